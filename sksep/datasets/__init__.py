@@ -1,0 +1,5 @@
+"""Corpora, the bundled sample, and SNR mixing."""
+
+from ._collection import AudioCollection
+
+__all__ = ["AudioCollection"]

@@ -1,0 +1,1 @@
+"""sksep.models"""
