@@ -11,6 +11,8 @@ The data flow, and the module that holds each step::
     sksep.metrics   STOI, PESQ, SI-SDR, scorers
 """
 
+from .enhance import SpeechEnhancer
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["SpeechEnhancer", "__version__"]
