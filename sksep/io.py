@@ -284,7 +284,7 @@ def _format_for(path, format):
     return known[ext]
 
 
-def save(path, y, sr, *, subtype="PCM_16", clip="error", format=None):
+def save(path, y, sr, *, subtype=None, clip="error", format=None):
     """Write a waveform to an audio file, atomically, with a guard against clipping.
 
     Parameters
@@ -298,10 +298,11 @@ def save(path, y, sr, *, subtype="PCM_16", clip="error", format=None):
         Waveform, ``(n_samples,)`` or ``(n_channels, n_samples)``.
     sr : int
         Sample rate in Hz.
-    subtype : str, default="PCM_16"
+    subtype : str or None, default=None
         libsndfile sample encoding: ``"PCM_16"`` (16-bit integers), ``"FLOAT"``
-        (32-bit float, lossless for float32 data, WAV only), ``"PCM_24"``, ...
-        For FLAC, ``"PCM_16"`` or ``"PCM_24"``.
+        (32-bit float, lossless for float32 data; WAV), ``"PCM_24"``, ...
+        None takes the format's default: 16-bit PCM for WAV, FLAC and NIST,
+        Vorbis for OGG.
     clip : {"error", "clip", "normalize"}, default="error"
         Integer PCM holds only [-1, 1]. When ``y`` goes beyond, ``"error"``
         raises :class:`~sksep.exceptions.AudioError`, ``"clip"`` clips the
@@ -340,7 +341,7 @@ def save(path, y, sr, *, subtype="PCM_16", clip="error", format=None):
         raise ParameterError(f"clip must be one of {_CLIP_MODES}, got {clip!r}")
     path = Path(os.fspath(path))
     fmt = _format_for(path, format)
-    subtype = str(subtype).upper()
+    subtype = sf.default_subtype(fmt) if subtype is None else str(subtype).upper()
     if not sf.check_format(fmt, subtype):
         raise ParameterError(
             f"subtype {subtype!r} cannot be written in format {fmt!r}; "
