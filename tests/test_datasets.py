@@ -292,3 +292,23 @@ def test_collection_through_cross_val_score(timit_root):
     rms = np.array([np.sqrt(np.mean(y**2)) for y in c])
     scores = cross_val_score(MeanLevel(), c, rms, groups=c.column("speaker"), cv=GroupKFold(3))
     assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+def test_collection_split_keeps_groups_whole(timit_root):
+    c = load_timit(timit_root, "train", exclude_sa=False)
+    train, test = c.split(test_size=1, by="speaker", random_state=0)
+    assert len(train) + len(test) == len(c)
+    assert len(set(test.column("speaker"))) == 1
+    assert not set(train.column("speaker")) & set(test.column("speaker"))
+    # items keep their order and meta rows
+    kept = set(train.column("id"))
+    assert train.column("id").tolist() == [i for i in c.column("id") if i in kept]
+    assert np.array_equal(test[0], c[c.column("id").tolist().index(test.column("id")[0])])
+    again = c.split(test_size=1, by="speaker", random_state=0)[1]
+    assert again.column("id").tolist() == test.column("id").tolist()
+    a, b = c.split(test_size=0.25, random_state=1)
+    assert (len(a), len(b)) == (9, 3)
+    with pytest.raises(ParameterError, match="test_size"):
+        c.split(test_size=0)
+    with pytest.raises(KeyError, match="no metadata column 'gender'"):
+        c.split(by="gender")

@@ -276,3 +276,14 @@ def test_mixtures_constructor_checks(speech):
     shifted = AudioCollection([y[1:] for y in speech], SR)
     with pytest.raises(AudioError, match="samples"):
         Mixtures(speech, speech, shifted)
+
+
+def test_mixtures_split_by_speaker(speech, noise):
+    m = make_mixtures(speech, noise, [0, 5], snr_mode="all", random_state=0)
+    train, test = m.split(test_size=1, random_state=0)
+    assert isinstance(train, Mixtures) and len(train) + len(test) == len(m)
+    assert not set(train.speaker) & set(test.speaker)
+    for noisy, clean, added in test:
+        np.testing.assert_array_equal(noisy, clean + added)
+    free_train, free_test = m.split(test_size=2, by=None, random_state=0)
+    assert (len(free_train), len(free_test)) == (6, 2)

@@ -155,6 +155,52 @@ class AudioCollection(Sequence):
         """Total duration in seconds."""
         return float(self.lengths.sum()) / self.sr
 
+    def split(self, test_size=0.2, *, by=None, random_state=None):
+        """Split into ``(train, test)`` collections, optionally keeping groups whole.
+
+        Parameters
+        ----------
+        test_size : float or int, default=0.2
+            Share (float in (0, 1)) or number (int) of items, or of groups when
+            ``by`` is given, that go to ``test``.
+        by : str or None, default=None
+            Metadata column whose values never land on both sides (e.g.
+            ``"speaker"``), via :class:`sklearn.model_selection.GroupShuffleSplit`.
+        random_state : int, RandomState or None, default=None
+            Seed of the shuffle.
+
+        Returns
+        -------
+        train, test : AudioCollection
+            Both keep the original item order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sksep.datasets import AudioCollection
+        >>> c = AudioCollection([np.ones(8)] * 6, 8000, meta={"speaker": list("aabbcc")})
+        >>> train, test = c.split(test_size=1, by="speaker", random_state=0)
+        >>> len(train), len(test), set(train.column("speaker")) & set(test.column("speaker"))
+        (4, 2, set())
+        """
+        train, test = self._split_positions(test_size, by, random_state)
+        return self.take(train), self.take(test)
+
+    def _split_positions(self, test_size, by, random_state):
+        from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+
+        if by is None:
+            splitter, groups = ShuffleSplit(1, test_size=test_size, random_state=random_state), None
+        else:
+            groups = self.column(by)
+            splitter = GroupShuffleSplit(1, test_size=test_size, random_state=random_state)
+        try:
+            train, test = next(splitter.split(np.zeros(len(self)), groups=groups))
+        except ValueError as exc:
+            raise ParameterError(f"cannot split {len(self)} items with test_size={test_size!r}: "
+                                 f"{exc}") from exc
+        return np.sort(train), np.sort(test)
+
     def to_list(self):
         """The waveforms as a plain list of float32 arrays."""
         return list(self._y)

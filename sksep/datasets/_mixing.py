@@ -151,6 +151,14 @@ class Mixtures:
                 mask &= col == value
         return self[mask]
 
+    def split(self, test_size=0.2, *, by="speaker", random_state=None):
+        """Split into ``(train, test)`` Mixtures; by default no speaker is on both sides.
+
+        See :meth:`AudioCollection.split`; ``by=None`` splits mixtures freely.
+        """
+        train, test = self.clean._split_positions(test_size, by, random_state)
+        return self[train], self[test]
+
     @property
     def speaker(self):
         """Speaker of each mixture (use as ``groups=`` in cross-validation)."""
