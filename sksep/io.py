@@ -261,6 +261,7 @@ def resample(y, orig_sr, target_sr, *, quality="HQ"):
         raise AudioError(
             f"y must be a non-empty waveform of shape (n,) or (channels, n), got shape {arr.shape}"
         )
+    _check_channels_first(arr)
     if not np.isfinite(arr).all():
         raise AudioError("y contains NaN or infinite samples")
     if orig_sr == target_sr:
@@ -268,6 +269,14 @@ def resample(y, orig_sr, target_sr, *, quality="HQ"):
     # soxr wants (n_samples, n_channels)
     out = soxr.resample(arr.T, orig_sr, target_sr, quality=quality)
     return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def _check_channels_first(arr):
+    if arr.ndim == 2 and arr.shape[0] > arr.shape[1]:
+        raise AudioError(
+            f"y has shape {arr.shape}: more channels than samples; multi-channel audio is "
+            "(n_channels, n_samples) as in librosa (transpose a soundfile-style array: y.T)"
+        )
 
 
 def _format_for(path, format):
@@ -352,6 +361,7 @@ def save(path, y, sr, *, subtype=None, clip="error", format=None):
         raise AudioError(
             f"y must be a non-empty waveform of shape (n,) or (channels, n), got shape {arr.shape}"
         )
+    _check_channels_first(arr)
     arr = arr.astype(np.float32) if arr.dtype != np.float32 else arr
     if not np.isfinite(arr).all():
         raise AudioError(f"y contains NaN or infinite samples; not writing {str(path)!r}")

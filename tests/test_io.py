@@ -239,6 +239,10 @@ def test_save_refuses_bad_data_and_formats(tmp_path):
         io.save(tmp_path / "a.flac", _tone(), SR, subtype="FLOAT")
     with pytest.raises(ParameterError, match="sr"):
         io.save(tmp_path / "a.wav", _tone(), 0)
+    with pytest.raises(AudioError, match=r"\(n_channels, n_samples\).*y\.T"):
+        io.save(tmp_path / "a.wav", np.zeros((100, 2)), SR)
+    with pytest.raises(AudioError, match="more channels than samples"):
+        io.resample(np.zeros((100, 2)), SR, 8000)
     assert list(tmp_path.iterdir()) == []
 
 
