@@ -1,0 +1,109 @@
+"""sksep.baselines: classical enhancers and the oracle masks, on real speech."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import sksep
+from sksep.baselines import IterativeWiener, SpectralGating, SpectralSubtraction
+from sksep.datasets import AudioCollection
+from sksep.exceptions import AudioError, ParameterError, SampleRateError
+from sksep.io import load
+from sksep.metrics import evaluate, si_sdr, stoi
+
+SR = 16000
+SAMPLE = Path(sksep.__file__).parent / "datasets" / "data" / "sample"
+CLASSICAL = [SpectralGating, SpectralSubtraction, IterativeWiener]
+
+
+def _mix(clean, noise, snr_db):
+    noise = noise[: clean.size]
+    gain = np.sqrt(np.sum(clean**2) / np.sum(noise**2) / 10 ** (snr_db / 10))
+    return (clean + gain * noise).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    """Two real utterances (en, ru; bundled sample) in white noise at 0 dB: (noisy, clean)."""
+    names = ["allison_en_confbridge-invalid.flac", "nsh_ru_ru_0058.flac"]
+    clean = [load(SAMPLE / "speech" / name)[0][: 5 * SR // 2] for name in names]
+    rng = np.random.default_rng(0)
+    noisy = [_mix(s, rng.standard_normal(s.size), 0.0) for s in clean]
+    return noisy, clean
+
+
+@pytest.mark.parametrize("cls", CLASSICAL)
+def test_classical_baseline_keeps_length_and_raises_si_sdr(cls, pairs):
+    noisy, clean = pairs
+    inputs = noisy + [noisy[0][:3001]]  # an odd length, not a multiple of any hop
+    est = cls(sr=SR)
+    assert est.fit(inputs, clean + [clean[0][:3001]]) is est
+    assert est.sr_ == SR
+    out = est.predict(inputs)
+    assert [y.shape for y in out] == [y.shape for y in inputs]
+    assert all(y.dtype == np.float32 and np.isfinite(y).all() for y in out)
+    gains = [si_sdr(s, e) - si_sdr(s, y) for s, y, e in zip(clean, noisy, out[:2], strict=True)]
+    assert np.mean(gains) > 0.5, gains
+    # the frame delay is removed: the output is aligned with the input
+    lag = np.argmax(np.correlate(out[0][:8000], noisy[0][:8000], "full")) - 7999
+    assert lag == 0
+
+
+def test_baselines_sit_in_the_same_table(pairs):
+    noisy, clean = pairs
+    rows = {"noisy": evaluate(clean, noisy, SR, metrics=("stoi", "si_sdr")).mean(numeric_only=True)}
+    for cls in CLASSICAL:
+        rows[cls.__name__] = evaluate(
+            clean, cls(sr=SR).fit(noisy).predict(noisy), SR, metrics=("stoi", "si_sdr")
+        ).mean(numeric_only=True)
+    assert all(np.isfinite(r).all() for r in rows.values())
+    assert rows["SpectralGating"]["si_sdr"] > rows["noisy"]["si_sdr"]
+
+
+def test_spectral_gating_score_is_mean_stoi(pairs):
+    noisy, clean = pairs
+    gate = SpectralGating(sr=SR, stationary=True).fit(noisy)
+    enhanced = gate.predict(noisy)
+    expected = np.mean([stoi(s, e, SR) for s, e in zip(clean, enhanced, strict=True)])
+    assert gate.score(noisy, clean) == pytest.approx(expected, rel=1e-12)
+    # prop_decrease=0 removes nothing: the output is (almost) the input
+    same = SpectralGating(sr=SR, prop_decrease=0.0).fit(noisy).predict(noisy)
+    assert si_sdr(noisy[0], same[0]) > 30
+
+
+@pytest.mark.parametrize("cls", CLASSICAL)
+def test_estimator_contract(cls, pairs):
+    noisy, _ = pairs
+    est = cls(sr=8000)
+    assert clone(est).get_params() == est.get_params()
+    with pytest.raises(NotFittedError):
+        est.predict(noisy)
+    with pytest.raises(SampleRateError, match="sr=8000 Hz but the audio is at 16000 Hz"):
+        est.fit(AudioCollection(noisy, SR))
+    fitted = cls(sr=SR).fit(AudioCollection(noisy, SR))
+    with pytest.raises(SampleRateError):
+        fitted.predict(AudioCollection(noisy, 8000))
+    with pytest.raises(AudioError, match="single 1-D waveform"):
+        fitted.predict(noisy[0])
+    with pytest.raises(ParameterError, match="sr must be a positive"):
+        cls(sr=0).fit(noisy)
+
+
+@pytest.mark.parametrize(
+    ("est", "message"),
+    [
+        (SpectralGating(prop_decrease=1.5), "prop_decrease must be <= 1.0"),
+        (SpectralGating(stationary="yes"), "stationary must be True or False"),
+        (SpectralGating(n_fft=100.5), "n_fft must be an integer"),
+        (SpectralSubtraction(n_fft=511), "n_fft must be even"),
+        (SpectralSubtraction(lookback=0), "lookback must be >= 1"),
+        (IterativeWiener(lpc_order=600), "lpc_order must be below frame_len=512"),
+        (IterativeWiener(alpha=-0.1), "alpha must be >= 0.0"),
+    ],
+)
+def test_bad_parameters_are_refused_at_fit(est, message, pairs):
+    with pytest.raises(ParameterError, match=message):
+        est.fit(pairs[0])
