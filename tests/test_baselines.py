@@ -6,13 +6,16 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
 import sksep
-from sksep.baselines import IterativeWiener, SpectralGating, SpectralSubtraction
+from sksep.baselines import IterativeWiener, OracleMask, SpectralGating, SpectralSubtraction
 from sksep.datasets import AudioCollection
 from sksep.exceptions import AudioError, ParameterError, SampleRateError
+from sksep.features import CochleagramTransformer, STFTTransformer
 from sksep.io import load
-from sksep.metrics import evaluate, si_sdr, stoi
+from sksep.metrics import evaluate, si_sdr, si_sdr_scorer, stoi, stoi_scorer
+from sksep.targets import ideal_ratio_mask
 
 SR = 16000
 SAMPLE = Path(sksep.__file__).parent / "datasets" / "data" / "sample"
@@ -107,3 +110,71 @@ def test_estimator_contract(cls, pairs):
 def test_bad_parameters_are_refused_at_fit(est, message, pairs):
     with pytest.raises(ParameterError, match=message):
         est.fit(pairs[0])
+
+
+# -- the oracle ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def babble_pairs():
+    """Two real utterances in real babble (bundled sample) at 0 dB: (noisy, clean)."""
+    names = ["allison_en_confbridge-invalid.flac", "nsh_ru_ru_0058.flac"]
+    clean = [load(SAMPLE / "speech" / name)[0][: 2 * SR] for name in names]
+    babble = load(SAMPLE / "noise" / "babble_train_0.flac")[0]
+    noisy = [_mix(s, babble[4000:], 0.0) for s in clean]
+    return noisy, clean
+
+
+@pytest.mark.parametrize("frontend", [None, CochleagramTransformer(sr=SR, n_channels=32)],
+                         ids=["stft", "cochleagram"])
+@pytest.mark.parametrize("kind", ["irm", "ibm"])
+def test_oracle_mask_is_far_above_the_noisy_input(frontend, kind, babble_pairs):
+    noisy, clean = babble_pairs
+    oracle = OracleMask(frontend, kind=kind).fit(noisy)
+    assert oracle.sr_ == SR
+    out = oracle.predict(noisy, clean)
+    assert [y.shape for y in out] == [y.shape for y in noisy]
+    assert all(y.dtype == np.float32 for y in out)
+    before = evaluate(clean, noisy, SR, metrics=("stoi", "si_sdr")).mean(numeric_only=True)
+    after = evaluate(clean, out, SR, metrics=("stoi", "si_sdr")).mean(numeric_only=True)
+    assert after["stoi"] > before["stoi"] + 0.1
+    assert after["si_sdr"] > before["si_sdr"] + 3
+    assert oracle.score(noisy, clean) == pytest.approx(after["stoi"], rel=1e-12)
+
+
+def test_oracle_irm_applies_exactly_the_ideal_ratio_mask(babble_pairs):
+    noisy, clean = babble_pairs
+    stft = STFTTransformer(sr=SR)
+    out = OracleMask(stft, kind="irm", beta=1.0).fit(noisy).predict(noisy[:1], clean[:1])[0]
+    mask = ideal_ratio_mask(clean[0], noisy[0] - clean[0], stft, beta=1.0)
+    np.testing.assert_allclose(out, stft.apply_mask(noisy[0], mask), atol=1e-6)
+
+
+def test_oracle_needs_the_clean_signal(babble_pairs):
+    noisy, clean = babble_pairs
+    oracle = OracleMask().fit(noisy)
+    with pytest.raises(ParameterError, match=r"needs the clean speech.*ceiling"):
+        oracle.predict(noisy)
+    with pytest.raises(AudioError, match=r"X\[0\] has 32000 samples but clean\[0\] has 31999"):
+        oracle.predict(noisy[:1], [clean[0][:-1]])
+    with pytest.raises(ParameterError, match="X holds 2 utterances but clean holds 1"):
+        oracle.predict(noisy, clean[:1])
+    with pytest.raises(NotFittedError):
+        OracleMask().predict(noisy, clean)
+    with pytest.raises(ParameterError, match="kind must be 'irm' or 'ibm'"):
+        OracleMask(kind="crm").fit(noisy)
+    with pytest.raises(ParameterError, match="frontend must be a T-F front end"):
+        OracleMask(frontend="stft").fit(noisy)
+    with pytest.raises(SampleRateError):
+        OracleMask(STFTTransformer(sr=8000)).fit(AudioCollection(noisy, SR))
+
+
+def test_oracle_in_cross_validate_and_grid_search(babble_pairs):
+    noisy, clean = babble_pairs
+    X, y = noisy * 2, clean * 2
+    result = cross_validate(OracleMask(), X, y, cv=KFold(2), scoring={"stoi": stoi_scorer})
+    assert (result["test_stoi"] > 0.8).all()
+    search = GridSearchCV(OracleMask(), {"kind": ["irm", "ibm"]}, cv=KFold(2),
+                          scoring=si_sdr_scorer).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert clone(OracleMask(STFTTransformer(n_fft=256))).get_params()["frontend__n_fft"] == 256
