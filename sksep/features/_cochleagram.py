@@ -77,7 +77,7 @@ class CochleagramTransformer(FrontEnd):
     faster than ``gammatone.gtgram.gtgram`` (``benchmarks/cochleagram.py``).
 
     Resynthesis with an all-ones mask, 16 kHz speech, default settings:
-    reconstruction SNR about 19 dB, STOI about 0.999 (the losses are the band
+    reconstruction SNR 23.5 to 39.8 dB, STOI 1.000 (the losses are the band
     edges below ``fmin`` / above the top channel and the filterbank's ripple);
     ``tests/test_resynthesis.py`` holds these with a margin.
 

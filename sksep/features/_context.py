@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -19,6 +20,8 @@ def check_frame_matrices(X, *, name="X", ndims=(2,)):
     ``(n_frames, n_features)`` 2-D ndarray (``single=True``: the caller then
     returns an array rather than a list).
     """
+    if sparse.issparse(X):
+        raise ParameterError(f"{name}: sparse input is not supported; pass dense frame matrices")
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 2:
             return [_check_matrix(X, name, ndims)], True
@@ -38,6 +41,10 @@ def check_frame_matrices(X, *, name="X", ndims=(2,)):
 
 
 def _check_matrix(x, name, ndims):
+    if sparse.issparse(x):
+        raise ParameterError(f"{name}: sparse input is not supported; pass dense frame matrices")
+    if np.iscomplexobj(x):
+        raise ParameterError(f"{name}: Complex data not supported; features must be real")
     try:
         arr = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError) as exc:

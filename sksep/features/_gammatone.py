@@ -468,9 +468,10 @@ def resynthesize(y, mask, sr, fmin=50.0, fmax=None, frame_length=512, hop_length
     Notes
     -----
     With an all-ones mask the output is ``y`` band-passed to the filterbank's
-    band with a small ripple. Measured on speech at 16 kHz with 64 channels
-    from 50 Hz to 8 kHz the reconstruction SNR is about 19 dB and STOI about
-    0.999 (see ``tests/test_resynthesis.py``).
+    band with a small ripple. Measured on the bundled sample's speech at
+    16 kHz with 64 channels from 50 Hz to 8 kHz (frame 512, hop 256): 23.5 to
+    39.8 dB reconstruction SNR, STOI 1.000 (``tests/test_resynthesis.py``
+    requires >= 20 dB and >= 0.99).
 
     Examples
     --------
