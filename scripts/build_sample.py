@@ -19,12 +19,20 @@ and splitting functions.
 
 Sources (all Debian ``main``):
 
-* speech: ``festvox-ru`` (one male Russian speaker, studio sentences) and
-  ``asterisk-core-sounds-{en,es,fr}-g722`` (G.722 telephone prompts). The
-  English and the Spanish prompts are both recorded by Allison Smith (folders
-  ``en_US_f_Allison`` and ``es_MX_f_Allison``), the French ones by June Wallack,
-  so these four packages hold **three** distinct voices. Speakers are labelled
-  by person, not by language, so that the speaker-disjoint split is real.
+* speech, four speakers: ``festvox-ru`` (``nsh``, one male Russian speaker,
+  studio sentences) and ``asterisk-core-sounds-{en,es,fr,it}-g722`` (G.722
+  telephone prompts). The English and the Spanish prompts are both recorded by
+  Allison Smith (folders ``en_US_f_Allison`` and ``es_MX_f_Allison``, speaker
+  ``allison``), the French ones by June Wallack (``june``), the Italian ones by
+  Carlo Flora (``it_IT_m_Carlo``, ``carlo``, male; CC-BY-3.0 by the ``it-*``
+  stanza of the package's copyright file). Without the Italian package the
+  speech packages would hold only three distinct voices, since English and
+  Spanish are one person; ``asterisk-core-sounds-it-g722`` was added to reach
+  four. Speakers are labelled by person, not by language, so that the
+  speaker-disjoint split is real: ``nsh``, ``allison`` and ``carlo`` are
+  training speakers, ``june`` is the test speaker. The Italian package comes
+  last in ``SPEECH_SOURCES`` so that the seeded picks of the other three stay
+  as they were.
 * noise: ``sonic-pi-samples`` (ambiences, machine loops, hiss, percussion loops)
   and ``asterisk-moh-opsound-g722`` (music on hold); babble is mixed from
   utterances of the training speakers that are not in the speech set.
@@ -65,6 +73,8 @@ SPEECH_SOURCES = [
     ("asterisk-core-sounds-en-g722", "allison", "en", 80.0, "train"),
     ("asterisk-core-sounds-es-g722", "allison", "es", 80.0, "train"),
     ("asterisk-core-sounds-fr-g722", "june", "fr", 125.0, "test"),
+    # last, so that adding it left the picks above unchanged (one seeded rng)
+    ("asterisk-core-sounds-it-g722", "carlo", "it", 100.0, "train"),
 ]
 # prompt folders that hold single words, letters, digits or silence
 ASTERISK_SKIP_DIRS = {"digits", "letters", "phonetic", "silence"}
@@ -102,6 +112,10 @@ LICENCES = {
     "asterisk-core-sounds-en-g722": ("Allison Smith, for Digium, Inc.", "CC-BY-SA-3.0"),
     "asterisk-core-sounds-es-g722": ("Allison Smith, for Digium, Inc.", "CC-BY-SA-3.0"),
     "asterisk-core-sounds-fr-g722": ("June Wallack, for Digium, Inc.", "CC-BY-SA-3.0"),
+    # copyright file, stanza "Files: it-*": 2012 Carlo Flora, License: CC-BY-3.0
+    "asterisk-core-sounds-it-g722": (
+        "Carlo Flora (voice), Silvia Petrin (Italian translation)", "CC-BY-3.0"
+    ),
     "asterisk-moh-opsound-g722": (None, "CC-BY-SA-3.0"),
     "sonic-pi-samples": (None, None),  # per file, read from the copyright file
 }
@@ -426,10 +440,11 @@ def babble_noise(pools, train_groups, rng):
             speakers = sorted({f"{c.speaker}({c.language})" for c in used})
             pkgs = sorted({c.package for c in used})
             authors = sorted({LICENCES[p][0] for p in pkgs})
+            licences = sorted({LICENCES[p][1] for p in pkgs})
             clips.append(
                 Clip(y=y, package=";".join(pkgs), source_path=";".join(c.source_path for c in used),
                      kind="babble", split=split, author="; ".join(authors),
-                     licence="CC-BY-SA-3.0 (mix incl. BSD-like festvox-ru)",
+                     licence="mix of " + "; ".join(licences),
                      notes=f"babble of {BABBLE_TALKERS} talkers mixed from training speakers "
                      f"{','.join(speakers)}; {len(used)} utterances not in the speech set",
                      speaker=";".join(sorted({c.speaker for c in used})), name=str(k))
@@ -485,6 +500,7 @@ def attribution(rows, versions):
         "to 16 kHz, trimmed, cut into pieces and level-normalised; the babble files are",
         "mixes of several utterances. `manifest.csv` gives the source, licence and author",
         "of each file. Licence texts: CC-BY-SA-3.0 <https://creativecommons.org/licenses/by-sa/3.0/>,",
+        "CC-BY-3.0 <https://creativecommons.org/licenses/by/3.0/>,",
         "CC0 <https://creativecommons.org/publicdomain/zero/1.0/>, and the full texts in each",
         "package's `/usr/share/doc/<package>/copyright`.",
         "",

@@ -69,18 +69,33 @@ def test_sample_meets_the_minima(sample):
     kinds = set(noise.train.column("kind")) | set(noise.test.column("kind"))
     assert {"music", "babble"} <= kinds
     assert len(kinds) >= 5
-    # the named packages hold three distinct voices (the English and Spanish
-    # prompts are both Allison Smith's); speakers are labelled by person
+    # at least four distinct voices, counted by person: the English and Spanish
+    # prompts are both Allison Smith's and carry one speaker label
     voices = set(speech.train.column("speaker")) | set(speech.test.column("speaker"))
-    assert len(voices) >= 3
+    assert len(voices) >= 4
+    assert len(set(speech.train.column("speaker"))) >= 3
     assert len(set(speech.train.column("language"))) >= 3
+
+
+def test_speakers_are_labelled_by_person(manifest):
+    # one label per recording person, whatever the language or package
+    person = {}
+    for row in manifest:
+        if row["role"] == "speech":
+            person.setdefault(row["speaker"], set()).add(row["author"])
+    assert all(len(authors) == 1 for authors in person.values())
+    people = {a for authors in person.values() for a in authors}
+    assert len(people) == len(person) >= 4
+    languages = {r["language"] for r in manifest if r["speaker"] == "allison"}
+    assert languages == {"en", "es"}
 
 
 def test_speech_split_is_speaker_disjoint(sample):
     speech, _ = sample
     train, test = set(speech.train.column("speaker")), set(speech.test.column("speaker"))
     assert train and test and not train & test
-    assert speech.test.duration >= 60
+    assert speech.test.duration >= 90
+    assert speech.train.duration + speech.test.duration >= 6.5 * 60
     assert not set(speech.train.column("id")) & set(speech.test.column("id"))
 
 

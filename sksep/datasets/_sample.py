@@ -3,6 +3,14 @@
 The audio ships with the package in ``sksep/datasets/data/sample`` (16 kHz mono
 FLAC, a ``manifest.csv`` and an ``ATTRIBUTION.md``); ``scripts/build_sample.py``
 rebuilds it from Debian packages. Nothing is downloaded here.
+
+The speech comes from four speakers, labelled by person: ``nsh`` (Russian,
+``festvox-ru``), ``allison`` (Allison Smith, English and Spanish prompts of
+``asterisk-core-sounds-en-g722`` and ``-es-g722``), ``carlo`` (Carlo Flora,
+Italian, ``asterisk-core-sounds-it-g722``) for training, and ``june`` (June
+Wallack, French, ``asterisk-core-sounds-fr-g722``) for testing. The Italian
+package was added because the English and Spanish prompts are one person, so
+the other packages hold only three distinct voices.
 """
 
 from __future__ import annotations
@@ -106,16 +114,20 @@ def _split(collection):
 def load_sample(sr=None):
     """Load the bundled real-audio sample as speech and noise collections.
 
-    About 7.5 minutes of clean speech and 3.9 minutes of noise, recorded by
-    people and taken from Debian packages (see ``ATTRIBUTION.md`` next to the
-    data): studio sentences of a male Russian speaker (``festvox-ru``), English
-    and Spanish telephone prompts of one female speaker and French prompts of
-    another (``asterisk-core-sounds-*``); noise of six kinds: ambience, machine,
-    hiss and percussion loops (``sonic-pi-samples``), music on hold
-    (``asterisk-moh-opsound-g722``), and babble mixed from training speakers.
+    About 9 minutes of clean speech from four speakers and 3.9 minutes of
+    noise, recorded by people and taken from Debian packages (see
+    ``ATTRIBUTION.md`` next to the data): studio sentences of a male Russian
+    speaker (``festvox-ru``), English and Spanish telephone prompts of one
+    female speaker, Italian prompts of a male speaker and French prompts of
+    another female speaker (``asterisk-core-sounds-*``); noise of six kinds:
+    ambience, machine, hiss and percussion loops (``sonic-pi-samples``), music
+    on hold (``asterisk-moh-opsound-g722``), and babble mixed from training
+    speakers.
 
-    The speech split is **speaker-disjoint**: the test speaker is never heard
-    in training. The noise split uses different source recordings for test
+    The speech split is **speaker-disjoint**: ``speech.train`` holds the
+    speakers ``nsh``, ``allison`` and ``carlo`` (7.1 minutes) and
+    ``speech.test`` the speaker ``june`` (2.1 minutes), who is never heard in
+    training. The noise split uses different source recordings for test
     and train (the test babble is made of other utterances), so no test noise
     is heard in training; ``hiss`` occurs in training only.
 
@@ -161,8 +173,10 @@ def load_sample(sr=None):
     >>> speech, noise = load_sample()
     >>> speech.train.sr
     16000
-    >>> set(speech.train.column("speaker")) & set(speech.test.column("speaker"))
-    set()
+    >>> sorted(set(speech.train.column("speaker")))
+    ['allison', 'carlo', 'nsh']
+    >>> sorted(set(speech.test.column("speaker")))
+    ['june']
     >>> sorted(noise.test.meta["kind"].unique())
     ['ambience', 'babble', 'machine', 'music', 'percussion']
     >>> load_sample(sr=8000)[0].test.sr
