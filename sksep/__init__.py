@@ -11,8 +11,9 @@ The data flow, and the module that holds each step::
     sksep.metrics   STOI, PESQ, SI-SDR, scorers
 """
 
+from ._persist import load, save
 from .enhance import SpeechEnhancer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SpeechEnhancer", "__version__"]
+__all__ = ["SpeechEnhancer", "__version__", "load", "save"]

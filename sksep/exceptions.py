@@ -8,6 +8,7 @@ they expect. All of them subclass a built-in type (``ValueError`` or
 __all__ = [
     "AudioError",
     "CorpusLayoutError",
+    "ModelFileError",
     "ParameterError",
     "SampleRateError",
 ]
@@ -27,3 +28,7 @@ class SampleRateError(AudioError):
 
 class CorpusLayoutError(FileNotFoundError):
     """A corpus folder is missing or is not laid out as the loader expects."""
+
+
+class ModelFileError(ValueError):
+    """A model file cannot be loaded: corrupt, truncated, tampered with or of another version."""
