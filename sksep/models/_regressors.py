@@ -237,6 +237,14 @@ class _MaskRegressor(NeuralNetRegressor):
         self.module_ = module
         return self
 
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        # A schedule resumed on a rebuilt optimizer (warm start after set_params(module__...))
+        # needs the starting lr that torch records when a schedule starts from scratch.
+        for group in self.optimizer_.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        return self
+
     @contextlib.contextmanager
     def _seeded(self):
         seed = _check_random_state(self.random_state)
