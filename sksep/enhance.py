@@ -36,6 +36,12 @@ def _front_end_of(estimator):
     return first
 
 
+#: RMS below which a waveform counts as numerically silent for level normalisation
+#: (-200 dBFS, far below 24-bit PCM resolution); it bounds the gain so that it never
+#: overflows float32 (a denormal input would otherwise become inf / NaN features).
+_RMS_FLOOR = 1e-10
+
+
 def _rms_gains(waveforms, level_db):
     """Gain that brings each waveform to an RMS of ``level_db`` dBFS (1 for silent input)."""
     target = 10.0 ** (level_db / 20.0)
@@ -43,7 +49,7 @@ def _rms_gains(waveforms, level_db):
     for i, y in enumerate(waveforms):
         rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
         if rms > 0:
-            gains[i] = target / rms
+            gains[i] = target / max(rms, _RMS_FLOOR)
     return gains
 
 
