@@ -15,6 +15,7 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, GroupKFold
+from skorch.callbacks import EpochScoring
 from skorch.exceptions import DeviceWarning, NotInitializedError
 from torch import nn
 
@@ -286,6 +287,10 @@ def test_skorch_parameters_and_callbacks_still_work():
     np.testing.assert_allclose(net.history[:, "event_lr"], [1e-3, 5e-4])
     n_train = len(net.train_split(net.get_dataset(X, Y))[0])
     assert net.history[-1, "train_batch_count"] == -(-n_train // 32)
+    # scoring callbacks see frame-wise predictions
+    net = small("DNN0", max_epochs=2, callbacks=[EpochScoring("r2", lower_is_better=False)])
+    net.fit(X, Y)
+    assert all(np.isfinite(net.history[:, "r2"]))
     # set_params on a fitted net rebuilds the module with the data sizes
     net.set_params(module__hidden_dim=8)
     assert net.module_.net[0].out_features == 8 and net.module_.net[0].in_features == F

@@ -160,6 +160,10 @@ class _MaskRegressor(NeuralNetRegressor):
     def get_dataset(self, X, y=None):
         """Wrap per-utterance lists in ``self.dataset`` (an :class:`UtteranceDataset`)."""
         if is_dataset(X):
+            # Hook for streaming datasets (sksep.models.MixingDataset): they take this
+            # regressor's sample layout (flat frames or patches) as UtteranceDataset would.
+            if hasattr(X, "with_layout"):
+                return X.with_layout(**self._dataset_kwargs())
             return X
         if not callable(self.dataset):
             return self.dataset
@@ -184,7 +188,14 @@ class _MaskRegressor(NeuralNetRegressor):
             base = getattr(dataset, "dataset", dataset)  # torch Subset of a dataset
             if isinstance(base, UtteranceDataset):
                 kwargs.setdefault("collate_fn", collate_batch)
-            if training:
+            if isinstance(dataset, torch.utils.data.IterableDataset):
+                # Streaming datasets shuffle themselves and have no length; a partial last
+                # batch may hold one frame, which BatchNorm cannot train on: drop it.
+                if training:
+                    kwargs.setdefault("drop_last", True)
+                if hasattr(dataset, "worker_init_fn"):
+                    kwargs.setdefault("worker_init_fn", dataset.worker_init_fn)
+            elif training:
                 kwargs.setdefault("shuffle", True)
                 n, bs = len(dataset), kwargs["batch_size"]
                 kwargs.setdefault("drop_last", n > bs and n % bs == 1)
@@ -286,7 +297,9 @@ class _MaskRegressor(NeuralNetRegressor):
         self.sample_shape_, self.n_outputs_ = shapes
         features = getattr(getattr(dataset, "dataset", dataset), "features", None)
         self.frame_shape_ = None if features is None else tuple(features.shape[1:])
-        self.n_features_in_ = None if features is None else int(features.shape[-1])
+        if features is None and hasattr(dataset, "frame_shape"):  # streaming datasets
+            self.frame_shape_ = tuple(dataset.frame_shape)
+        self.n_features_in_ = None if self.frame_shape_ is None else int(self.frame_shape_[-1])
         self._check_module_sizes()
         with self._seeded():
             return super().fit(dataset, None, **fit_params)
@@ -334,7 +347,9 @@ class _MaskRegressor(NeuralNetRegressor):
         ----------
         X : list of ndarray
             One feature array per utterance, as in :meth:`fit`. A single
-            utterance must be wrapped in a list.
+            utterance must be wrapped in a list. (A torch Dataset is run as
+            is and gives one ``(n_frames_total, n_bins)`` array, as skorch's
+            callbacks expect.)
 
         Returns
         -------
@@ -342,11 +357,9 @@ class _MaskRegressor(NeuralNetRegressor):
         """
         dataset = self._prediction_dataset(X)
         out = self.predict_proba(dataset).astype(np.float32, copy=False)
-        base = getattr(dataset, "dataset", dataset)
-        if not isinstance(base, UtteranceDataset) or base is not dataset:
+        if is_dataset(X):  # skorch's own callers (e.g. EpochScoring) work frame-wise
             return out
-        lengths = dataset.lengths[dataset.utterances]
-        return np.split(out, np.cumsum(lengths)[:-1])
+        return np.split(out, np.cumsum(dataset.lengths)[:-1])
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the masks, over all frames.
