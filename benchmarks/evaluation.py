@@ -25,6 +25,9 @@ so the script reports the median of the per-round ratios (each round's three
 timings see about the same load) besides the ratio of the fastest runs. It
 prints the load average, the wall times, the speed ratios (the target on two
 cores is at least 1.7) and the largest absolute difference between the values.
+With ``psutil`` installed it also prints the CPU seconds of the one-thread loop
+and of each worker in the last warm call: their ratio is the speed-up the
+parallel call reaches when it has the cores to itself, whatever else runs.
 """
 
 from __future__ import annotations
@@ -48,6 +51,21 @@ def mixtures(n, sr):
         random_state=0,
     )
     return mixed.clean.to_list(), mixed.noisy.to_list()
+
+
+def _children_cpu():
+    try:
+        import psutil
+    except ImportError:
+        return None
+    out = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        out[child.pid] = times.user + times.system
+    return out
 
 
 def reference_loop(clean, noisy, sr):
@@ -89,12 +107,15 @@ def main(argv=None):
         ref_stoi, ref_pesq = reference_loop(clean, noisy, args.sr)
         times["loop"].append(time.perf_counter() - t0)
         with threadpool_limits(1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             reference_loop(clean, noisy, args.sr)
             times["loop1"].append(time.perf_counter() - t0)
+            cpu_loop1 = time.process_time() - c0
+        before = _children_cpu()
         t0 = time.perf_counter()
         table = evaluate(clean, noisy, args.sr, metrics=("stoi", "pesq"), n_jobs=args.n_jobs)
         times["par"].append(time.perf_counter() - t0)
+        after = _children_cpu()
     with threadpool_limits(1):
         t0 = time.perf_counter()
         table_seq = evaluate(clean, noisy, args.sr, metrics=("stoi", "pesq"), n_jobs=1)
@@ -121,6 +142,13 @@ def main(argv=None):
           + " ".join(f"{x:.2f}" for x in rounds))
     print(f"speed ratio fastest loop / fastest evaluate(n_jobs={j}): {t_ref / best['par']:.2f}")
     print(f"speed ratio fastest loop / cold evaluate(n_jobs={j}):    {t_ref / t_cold:.2f}")
+    if after is not None:
+        worker_cpu = sorted((after[p] - before.get(p, 0.0) for p in after), reverse=True)
+        worker_cpu = [c for c in worker_cpu if c > 0.01]
+        ratio = cpu_loop1 / worker_cpu[0] if worker_cpu else float("nan")
+        print(f"CPU seconds, last round: one-thread loop {cpu_loop1:.2f}; workers "
+              + " ".join(f"{c:.2f}" for c in worker_cpu)
+              + f"; loop / busiest worker {ratio:.2f}")
     print(f"utterances with an error          : {n_failed}")
     print(f"max |STOI difference| vs loop     : {diff_stoi:.2e}")
     print(f"max |PESQ difference| vs loop     : {diff_pesq:.2e}")

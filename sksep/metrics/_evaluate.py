@@ -101,6 +101,21 @@ def _ids(*collections):
     return None
 
 
+def _balanced_chunks(sizes, n_chunks):
+    """Deal utterances, longest first, to the chunk with the least audio so far.
+
+    Chunks of about equal work keep the workers busy until the end; results
+    are put back in input order, so the split does not change the table.
+    """
+    totals = [0] * n_chunks
+    chunks = [[] for _ in range(n_chunks)]
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        k = min(range(n_chunks), key=lambda k: (totals[k], k))
+        chunks[k].append(i)
+        totals[k] += sizes[i]
+    return [sorted(chunk) for chunk in chunks if chunk]
+
+
 def _score_one(clean, estimate, sr, funcs, errors):
     """Score one pair with every metric; return (values, reasons)."""
     values, reasons = [], []
@@ -176,8 +191,9 @@ def evaluate(
     n_jobs : int, optional
         Worker processes (joblib; ``None`` means 1 unless inside a
         ``joblib.parallel_config`` context, ``-1`` all cores). Utterances are
-        dealt out in interleaved chunks, a few per worker, to amortise the cost
-        of starting work.
+        dealt out in chunks of about equal total duration, eight per worker,
+        to amortise the cost of dispatching work and keep the workers busy
+        until the end.
     verbose : bool, default=False
         Show a ``tqdm`` progress bar.
 
@@ -240,9 +256,8 @@ def evaluate(
     n_workers = min(effective_n_jobs(n_jobs), max(n, 1))
     if n_workers == 1:
         chunks = [[i] for i in range(n)]
-    else:  # interleaved chunks, a few per worker, balance long and short utterances
-        n_chunks = min(n, 4 * n_workers)
-        chunks = [list(range(start, n, n_chunks)) for start in range(n_chunks)]
+    else:
+        chunks = _balanced_chunks([np.size(c) for c in cleans], min(n, 8 * n_workers))
     tasks = [
         delayed(_score_chunk)(
             idx,
