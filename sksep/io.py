@@ -64,7 +64,41 @@ def _check_path(path):
         raise FileNotFoundError(f"audio file not found: {str(path)!r}")
     if path.is_dir():
         raise IsADirectoryError(f"expected an audio file, got a directory: {str(path)!r}")
+    if path.stat().st_size == 0:
+        raise AudioError(f"cannot read audio file {str(path)!r}: the file is empty (0 bytes)")
     return path
+
+
+#: RIFF ``data`` sizes that streaming writers use for "length unknown"; not a truncation
+_UNKNOWN_RIFF_SIZES = (0, 0x7FFFFFFF, 0xFFFFFFFF)
+
+
+def _check_not_truncated(path):
+    """Refuse a RIFF/WAVE file whose header declares more sample data than the file holds.
+
+    libsndfile reads such a file (a download or a write cut short) as a shorter
+    valid one; sksep refuses it so that a truncated file is never taken for a
+    finished one.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            cid, length = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"data":
+                present = size - pos - 8
+                if length > present and length not in _UNKNOWN_RIFF_SIZES:
+                    raise AudioError(
+                        f"{str(path)!r} is truncated: its header declares {length} bytes of "
+                        f"sample data but the file holds only {present}"
+                    )
+                return
+            pos += 8 + length + (length & 1)
 
 
 def info(path):
@@ -104,6 +138,8 @@ def info(path):
         meta = sf.info(str(path))
     except RuntimeError as exc:  # soundfile.LibsndfileError and kin
         raise AudioError(f"cannot read audio file {str(path)!r}: {exc}") from exc
+    if meta.format == "WAV":
+        _check_not_truncated(path)
     return AudioInfo(
         path=str(path),
         sr=int(meta.samplerate),
@@ -189,6 +225,8 @@ def load(path, *, sr=None, mono="mix", offset=0.0, duration=None):
     path = _check_path(path)
     try:
         with sf.SoundFile(str(path)) as f:
+            if f.format == "WAV":
+                _check_not_truncated(path)
             native_sr = int(f.samplerate)
             if mode == "refuse" and f.channels > 1:
                 raise AudioError(
