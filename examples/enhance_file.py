@@ -65,7 +65,7 @@ if args.model is not None:
     print(f"loaded {args.model}: steps {[name for name, _ in model.estimator_.steps]}")
 else:
     speech, noise = load_sample()
-    utterances = speech.train[::6] if args.scale <= 1 else speech.train
+    utterances = speech.train[::12] if args.scale <= 1 else speech.train
     train = make_mixtures(utterances, noise.train, snr_db=[-5, 0, 5],
                           n_mixtures=len(utterances) * (1 if args.scale <= 1 else 3),
                           random_state=0)

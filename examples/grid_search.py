@@ -42,7 +42,7 @@ start = time.perf_counter()
 speech, noise = load_sample()
 # ``train.speaker`` labels each mixture with its speaker; GroupKFold keeps
 # each speaker's mixtures on one side of every split.
-utterances = speech.train[::10] if TINY else speech.train
+utterances = speech.train[::12] if TINY else speech.train
 train = make_mixtures(utterances, noise.train, snr_db=[-5, 0, 5],
                       n_mixtures=len(utterances) * (1 if TINY else 3), random_state=0)
 test = make_mixtures(speech.test[: 4 if TINY else 20], noise.test, snr_db=0, random_state=1)
