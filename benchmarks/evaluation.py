@@ -25,6 +25,10 @@ so the script reports the median of the per-round ratios (each round's three
 timings see about the same load) besides the ratio of the fastest runs. It
 prints the load average, the wall times, the speed ratios (the target on two
 cores is at least 1.7) and the largest absolute difference between the values.
+To tell whether the machine can show a speed-up at all, it first times a pure
+Python busy loop run twice in sequence and once on two workers: on an idle
+two-core machine that ratio is close to 2; on a saturated one (other jobs,
+fair-share scheduling) it drops to about 1 and so will every ratio below.
 With ``psutil`` installed it also prints the CPU seconds of the one-thread loop
 and of each worker in the last warm call: their ratio is the speed-up the
 parallel call reaches when it has the cores to itself, whatever else runs.
@@ -68,6 +72,27 @@ def _children_cpu():
     return out
 
 
+def _busy(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_check(n_jobs, n=4_000_000):
+    """Speed-up of an embarrassingly parallel busy loop: what this machine allows right now."""
+    from joblib import Parallel, delayed
+
+    Parallel(n_jobs=n_jobs)(delayed(_busy)(10) for _ in range(n_jobs))  # workers up
+    t0 = time.perf_counter()
+    for _ in range(n_jobs):
+        _busy(n)
+    sequential = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Parallel(n_jobs=n_jobs)(delayed(_busy)(n) for _ in range(n_jobs))
+    return sequential / (time.perf_counter() - t0)
+
+
 def reference_loop(clean, noisy, sr):
     import pesq
     import pystoi
@@ -95,6 +120,9 @@ def main(argv=None):
     print(f"{len(clean)} utterances, {seconds:.0f} s of audio at {args.sr} Hz, "
           f"{os.cpu_count()} CPUs visible, n_jobs={args.n_jobs}, "
           f"load average {os.getloadavg()[0]:.1f} (other work on the machine skews times)")
+
+    print(f"machine check, busy loop on {args.n_jobs} workers: speed ratio "
+          f"{machine_check(args.n_jobs):.2f} (about {args.n_jobs} when the cores are free)")
 
     get_reusable_executor().shutdown(wait=True)
     t0 = time.perf_counter()
