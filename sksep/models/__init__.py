@@ -15,6 +15,7 @@ from ._regressors import (
     ValidEarlyStopping,
     resolve_device,
 )
+from ._streaming import MixingDataset, worker_init_fn
 
 __all__ = [
     "BiasedSigmoid",
@@ -26,8 +27,10 @@ __all__ = [
     "DNN0Regressor",
     "DNN1",
     "DNN1Regressor",
+    "MixingDataset",
     "UtteranceDataset",
     "UtteranceSplit",
     "ValidEarlyStopping",
     "resolve_device",
+    "worker_init_fn",
 ]

@@ -1,0 +1,198 @@
+"""MixingDataset: on-the-fly mixing, reproducible draws, lazy files, training through skorch."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+from skorch.helper import predefined_split
+
+from sksep import io
+from sksep.exceptions import AudioError, ParameterError
+from sksep.features import ContextStacker, STFTTransformer
+from sksep.models import CNN0Regressor, DNN0Regressor, MixingDataset, UtteranceDataset
+from sksep.targets import ideal_binary_mask, ideal_ratio_mask
+
+SR = 8000
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny networks on a shared 2-core machine: threads only add contention."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _front():
+    return STFTTransformer(sr=SR, n_fft=64, hop_length=32)
+
+
+@pytest.fixture(scope="module")
+def audio():
+    from conftest import _speech_like
+
+    speech = [_speech_like(seconds=s, sr=SR, seed=i) for i, s in enumerate([0.3, 0.4, 0.25, 0.35])]
+    rng = np.random.default_rng(1)
+    noise = [(0.05 * rng.standard_normal(n)).astype(np.float32) for n in (12000, 1500)]
+    return speech, noise
+
+
+def _frames(ds):
+    xs, ys = zip(*iter(ds))
+    return np.stack(xs), np.stack(ys)
+
+
+def test_mixture_is_exact_and_features_match_the_pipeline(audio):
+    speech, noise = audio
+    ds = MixingDataset(speech, noise, _front(), snr_db=[-5, 5], context=2, random_state=3)
+    noisy, clean, noise_part, feats, mask = ds.mixture(1, epoch=0)
+    assert np.array_equal(noisy, clean + noise_part)
+    snr = 10 * np.log10(np.sum(clean.astype(float) ** 2) / np.sum(noise_part.astype(float) ** 2))
+    assert min(abs(snr + 5), abs(snr - 5)) < 0.01
+    assert any(len(clean) == len(s) for s in speech)
+    # same features as SpeechEnhancer's pipeline: RMS to -25 dBFS, front end, context stacker
+    gain = 10 ** (-25 / 20) / np.sqrt(np.mean(noisy.astype(float) ** 2))
+    front = _front().fit([noisy])
+    expected = ContextStacker(2).fit_transform(front.transform([noisy * np.float32(gain)]))[0]
+    np.testing.assert_allclose(feats, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(mask, ideal_ratio_mask(clean, noise_part, _front()))
+    ibm = MixingDataset(speech, noise, _front(), snr_db=[-5, 5], target="ibm", context=2,
+                        random_state=3).mixture(1)
+    np.testing.assert_array_equal(ibm[4], ideal_binary_mask(clean, noise_part, _front()))
+
+
+def test_draws_repeat_with_the_seed_and_change_with_epoch_and_seed(audio):
+    speech, noise = audio
+    make = lambda seed: MixingDataset(speech, noise, _front(), snr_db=[-5, 0, 5],  # noqa: E731
+                                      n_items=6, buffer_size=64, random_state=seed)
+    a, b = make(0), make(0)
+    xa, ya = _frames(a)
+    xb, yb = _frames(b)
+    assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
+    assert a.epoch == 1
+    xa2, _ = _frames(a)  # second epoch: new mixtures
+    assert xa2.shape[1:] == xa.shape[1:] and not np.array_equal(np.sort(xa2, 0), np.sort(xa, 0))
+    xc, _ = _frames(make(1))
+    assert not (xc.shape == xa.shape and np.array_equal(xc, xa))
+    # the epoch serves every frame of its n_items mixtures, each once, shuffled
+    items = [make(0).mixture(i, epoch=0)[3] for i in range(6)]
+    assert len(xa) == sum(len(f) for f in items)
+    stacked = np.concatenate(items)
+    assert not np.array_equal(xa, stacked)
+    assert np.array_equal(np.unique(xa, axis=0), np.unique(stacked, axis=0))
+
+
+def test_layouts_serve_what_utterance_dataset_serves(audio):
+    speech, noise = audio
+    ds = MixingDataset(speech, noise, _front(), snr_db=0, buffer_size=1, random_state=0,
+                       n_items=1)
+    feats, mask = ds.mixture(0)[3:]
+    for layout in ({"context": None, "flatten": True}, {"context": (2, 1), "flatten": False}):
+        ref = UtteranceDataset([feats], [mask], **layout)
+        got_x, got_y = _frames(ds.with_layout(**layout))
+        want_x, want_y = ref.__getitems__(np.arange(len(ref)))
+        order = np.lexsort(got_y.T)  # compare as sets of (sample, target) rows
+        ref_order = np.lexsort(want_y.numpy().T)
+        np.testing.assert_array_equal(got_x[order], want_x.numpy()[ref_order])
+        assert ds.with_layout(**layout).sample_shape == ref.sample_shape
+
+
+def test_files_are_read_lazily_and_give_the_same_items(audio, tmp_path):
+    speech, noise = audio
+    paths = {}
+    for name, waves in (("speech", speech), ("noise", noise)):
+        paths[name] = []
+        for i, y in enumerate(waves):
+            p = tmp_path / f"{name}{i}.wav"
+            io.save(p, y, SR, subtype="FLOAT")
+            paths[name].append(str(p))
+    mem = MixingDataset(speech, noise, _front(), snr_db=[0, 5], n_items=8, random_state=7)
+    lazy = MixingDataset(paths["speech"], paths["noise"], _front(), snr_db=[0, 5], n_items=8,
+                         random_state=7, cache_files=2)
+    assert lazy._speech.lazy and not hasattr(lazy._speech, "waves")
+    for i in range(8):
+        for a, b in zip(mem.mixture(i), lazy.mixture(i)):
+            np.testing.assert_array_equal(a, b)
+    assert len(lazy._speech._cache) <= 2
+    # files at another rate are resampled to the front end's rate on reading
+    p16 = tmp_path / "speech16k.wav"
+    io.save(p16, io.resample(speech[0], SR, 16000), 16000, subtype="FLOAT")
+    ds16 = MixingDataset([str(p16)], [paths["noise"][1]], _front(), snr_db=0, random_state=0)
+    assert abs(len(ds16.mixture(0)[1]) - len(speech[0])) <= 1
+
+
+def test_regressors_train_from_the_stream_and_predict_in_a_pipeline(audio):
+    speech, noise = audio
+    ds = MixingDataset(speech, noise, _front(), snr_db=[0, 5], context=1, n_items=8,
+                       buffer_size=256, random_state=0)
+    kw = dict(module__hidden_dim=16, max_epochs=3, batch_size=32, train_split=None, verbose=0,
+              random_state=0)
+    net = DNN0Regressor(**kw).fit(ds, None)
+    assert net.sample_shape_ == (3 * 33,) and net.n_outputs_ == 33
+    assert net.frame_shape_ == (99,) and net.n_features_in_ == 99
+    losses = net.history[:, "train_loss"]
+    assert len(losses) == 3 and np.all(np.isfinite(losses)) and losses[-1] < losses[0]
+    again = DNN0Regressor(**kw).fit(ds, None)
+    for p, q in zip(net.module_.parameters(), again.module_.parameters()):
+        assert torch.equal(p, q)
+    # at prediction time the network takes the front end's features, context-stacked
+    feats = make_pipeline(_front(), ContextStacker(1)).fit_transform(speech[:2])
+    out = net.predict(feats)
+    assert [m.shape for m in out] == [(1 + len(s) // 32, 33) for s in speech[:2]]
+    with pytest.raises(ParameterError, match="expects"):
+        net.predict([np.zeros((5, 33), np.float32)])
+    # a CNN gets patches; a fixed validation set goes through predefined_split
+    cnn = CNN0Regressor(context=2, module__n_filters=(2, 2, 2, 2), module__kernel_size=3,
+                        max_epochs=1, batch_size=32, verbose=0, random_state=0)
+    plain = MixingDataset(speech, noise, _front(), snr_db=0, n_items=4, random_state=0)
+    feats, mask = plain.mixture(0, epoch=5)[3:]
+    cnn.set_params(train_split=predefined_split(cnn.get_dataset([feats], [mask])))
+    cnn.fit(plain, None)
+    assert cnn.sample_shape_ == (5, 33)
+    assert np.isfinite(cnn.history[-1, "valid_loss"])
+
+
+def test_dataloader_workers_split_the_items(audio):
+    speech, noise = audio
+    ds = MixingDataset(speech, noise, _front(), snr_db=0, n_items=4, buffer_size=64,
+                       random_state=0).with_layout(flatten=True)
+
+    def run():
+        torch.manual_seed(0)
+        loader = torch.utils.data.DataLoader(ds, batch_size=16, num_workers=2,
+                                             worker_init_fn=ds.worker_init_fn)
+        return torch.cat([x for x, _ in loader]).numpy()
+
+    one, two = run(), run()
+    assert np.array_equal(one, two)
+    # each utterance once per epoch, with or without workers (the noise draws differ)
+    single = _frames(ds)[0]
+    assert len(one) == len(single)
+
+
+def test_augment_hook_and_bad_arguments(audio):
+    speech, noise = audio
+    calls = []
+
+    def quieter_noise(clean, noise_part, rng):
+        calls.append(isinstance(rng, np.random.Generator))
+        return clean[::-1].copy(), noise_part
+
+    ds = MixingDataset(speech, noise, _front(), snr_db=0, augment=quieter_noise, random_state=0)
+    plain = MixingDataset(speech, noise, _front(), snr_db=0, random_state=0)
+    aug_clean, plain_clean = ds.mixture(0)[1], plain.mixture(0)[1]
+    assert calls == [True]
+    np.testing.assert_allclose(aug_clean, plain_clean[::-1], rtol=1e-6, atol=1e-7)
+    with pytest.raises(ParameterError, match="target"):
+        MixingDataset(speech, noise, _front(), snr_db=0, target="crm")
+    with pytest.raises(ParameterError, match="n_items"):
+        MixingDataset(speech, noise, _front(), snr_db=0, n_items=0)
+    with pytest.raises(ParameterError, match="frontend"):
+        MixingDataset(speech, noise, ContextStacker(), snr_db=0)
+    with pytest.raises(ParameterError, match="mixes file paths"):
+        MixingDataset([speech[0], "x.wav"], noise, _front(), snr_db=0)
+    with pytest.raises(AudioError, match="silent"):
+        MixingDataset(speech, [np.zeros(100, np.float32)], _front(), snr_db=0)
+    with pytest.raises(ParameterError, match="snr_db"):
+        MixingDataset(speech, noise, _front(), snr_db=[])
