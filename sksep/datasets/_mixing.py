@@ -215,6 +215,9 @@ class Mixtures:
             raise ParameterError("mixture ids are not unique as file names; give each a unique id")
         table = self.meta.copy()
         table["sr"] = self.sr
+        # Overwriting: retire the old manifest before any file changes, so that an
+        # interrupted rewrite cannot leave it listing a mix of old and new files.
+        manifest.unlink(missing_ok=True)
         for part in _PARTS:
             coll = getattr(self, part)
             rel = [f"{part}/{name}.wav" for name in names]

@@ -1,0 +1,286 @@
+"""Interrupted work: training resumes from its checkpoint, writers never leave a readable torso.
+
+- a regressor trained with skorch ``Checkpoint`` + ``LoadInitState`` and
+  interrupted mid-epoch (KeyboardInterrupt in-process, SIGKILL in a
+  subprocess) resumes from the last finished epoch: history continues, the
+  weights are the checkpoint's, the learning-rate schedule carries on;
+- ``Mixtures.to_folder`` killed part-way leaves a folder that ``read_mixtures``
+  refuses (also when overwriting an older corpus), and a rerun completes it;
+- ``run_comparison`` interrupted after its first systems reuses them and finishes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+from skorch.callbacks import Callback, Checkpoint, LoadInitState, TrainEndCheckpoint
+
+from sksep.datasets import AudioCollection, make_mixtures, read_mixtures
+from sksep.exceptions import CorpusLayoutError
+from sksep.models import DNN0Regressor
+
+
+# --------------------------------------------------------------------------- training
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = [rng.standard_normal((200, 12)).astype(np.float32) for _ in range(6)]
+    Y = [1 / (1 + np.exp(-x)) for x in X]
+    return X, Y
+
+
+class Interrupt(Callback):
+    """Raise KeyboardInterrupt (what Ctrl-C does) after ``batch`` batches of epoch ``epoch``."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training and len(net.history) == self.epoch \
+                and len(net.history[-1]["batches"]) >= self.batch:
+            raise KeyboardInterrupt
+
+
+class Record(Callback):
+    """Weights when training starts (after any checkpoint is loaded) and lr of each epoch."""
+
+    def initialize(self):
+        self.start, self.lrs = None, []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.start = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.lrs.append(net.optimizer_.param_groups[0]["lr"])
+
+
+def _net(dirname, max_epochs, *extra):
+    cp = Checkpoint(dirname=str(dirname), monitor=None)  # every epoch
+    return DNN0Regressor(module__hidden_dim=16, max_epochs=max_epochs, batch_size=64, verbose=0,
+                         random_state=0, callbacks=[cp, LoadInitState(cp), *extra])
+
+
+def test_interrupted_training_resumes_from_last_checkpoint(tmp_path):
+    X, Y = _data()
+    reference = Record()
+    _net(tmp_path / "ref", 4, ("record", reference)).fit(X, Y)
+
+    ckpt = tmp_path / "ckpt"
+    first = Record()
+    net = _net(ckpt, 4, ("interrupt", Interrupt(epoch=3, batch=2)), ("record", first))
+    net.fit(X, Y)  # skorch catches KeyboardInterrupt, ends training and returns
+    assert len(net.history) == 3 and "train_loss" not in net.history[-1]  # epoch 3 unfinished
+    saved = json.loads((ckpt / "history.json").read_text())
+    assert [row["epoch"] for row in saved] == [1, 2]  # the checkpoint holds finished epochs only
+    weights = torch.load(ckpt / "params.pt", weights_only=True)
+
+    resumed = Record()
+    net = _net(ckpt, 2, ("record", resumed)).fit(X, Y)
+    assert [row["epoch"] for row in net.history] == [1, 2, 3, 4]
+    assert net.history[:2, "train_loss"] == [row["train_loss"] for row in saved]
+    for name, tensor in weights.items():
+        assert torch.equal(resumed.start[name], tensor), name
+    # the lr schedule (x0.9 per epoch) carries on where the interrupted run left it
+    np.testing.assert_allclose(resumed.lrs, reference.lrs[2:4], rtol=1e-12)
+    assert first.lrs == reference.lrs[:3]
+    # the regressors' own callbacks and the user's live side by side
+    names = [name for name, _ in net.callbacks_]
+    assert {"lr_scheduler", "early_stopping", "Checkpoint", "LoadInitState"} <= set(names)
+    assert len(names) == len(set(names))
+
+
+def test_train_end_checkpoint_is_written_on_interrupt(tmp_path):
+    """skorch runs on_train_end after a KeyboardInterrupt: TrainEndCheckpoint keeps the state."""
+    X, Y = _data()
+    end = TrainEndCheckpoint(dirname=str(tmp_path))
+    net = DNN0Regressor(module__hidden_dim=16, max_epochs=5, batch_size=64, verbose=0,
+                        random_state=0, callbacks=[end, ("interrupt", Interrupt(2, 1))])
+    net.fit(X, Y)
+    history = json.loads((tmp_path / "train_end_history.json").read_text())
+    assert len(history) == 2  # epoch 1 and the interrupted epoch 2
+    again = DNN0Regressor(module__hidden_dim=16, max_epochs=1, batch_size=64, verbose=0,
+                          random_state=0, callbacks=[LoadInitState(end)]).fit(X, Y)
+    assert len(again.history) == 3
+
+
+def test_truncated_checkpoint_is_not_silently_ignored(tmp_path):
+    """A half-written params file must stop the resume, not restart training from scratch."""
+    X, Y = _data()
+    _net(tmp_path, 1).fit(X, Y)
+    data = (tmp_path / "params.pt").read_bytes()
+    (tmp_path / "params.pt").write_bytes(data[: len(data) // 2])
+    # LoadInitState only passes over a *missing* checkpoint; torch's reader refuses this one
+    with pytest.raises((OSError, RuntimeError, EOFError)):
+        _net(tmp_path, 1).fit(X, Y)
+
+
+_KILLED_TRAINING = textwrap.dedent("""
+    import pathlib, sys, time
+    import numpy as np
+    from skorch.callbacks import Callback, Checkpoint, LoadInitState
+    from sksep.models import DNN0Regressor
+
+    folder = pathlib.Path(sys.argv[1])
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((200, 12)).astype(np.float32) for _ in range(6)]
+    Y = [1 / (1 + np.exp(-x)) for x in X]
+
+    class Stall(Callback):  # mid-epoch 2: say so, then wait to be killed
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and len(net.history) == 2 and len(net.history[-1]["batches"]) == 2:
+                (folder / "mid-epoch-2").write_text("ready")
+                time.sleep(120)
+
+    cp = Checkpoint(dirname=str(folder), monitor=None)
+    DNN0Regressor(module__hidden_dim=16, max_epochs=4, batch_size=64, verbose=0,
+                  random_state=0, callbacks=[cp, LoadInitState(cp), Stall()]).fit(X, Y)
+""")
+
+
+@pytest.mark.slow
+def test_training_killed_with_sigkill_resumes(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_TRAINING, str(tmp_path)],
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not (tmp_path / "mid-epoch-2").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "training never reached epoch 2"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert [r["epoch"] for r in json.loads((tmp_path / "history.json").read_text())] == [1]
+    weights = torch.load(tmp_path / "params.pt", weights_only=True)
+
+    X, Y = _data()
+    resumed = Record()
+    net = _net(tmp_path, 3, ("record", resumed)).fit(X, Y)
+    assert [row["epoch"] for row in net.history] == [1, 2, 3, 4]
+    for name, tensor in weights.items():
+        assert torch.equal(resumed.start[name], tensor), name
+    assert net.history[-1, "train_loss"] < net.history[0, "train_loss"]
+
+
+# --------------------------------------------------------------------------- mixture corpus
+@pytest.fixture
+def mixtures():
+    rng = np.random.default_rng(0)
+    speech = AudioCollection([rng.normal(0, 0.1, 4000 + 100 * i) for i in range(5)], 8000)
+    noise = AudioCollection([rng.normal(0, 0.1, 9000)], 8000)
+    return make_mixtures(speech, noise, snr_db=[0, 5], random_state=0)
+
+
+class _Crash(BaseException):
+    """Stands for a kill: not an Exception, so nothing on the way catches it."""
+
+
+def _crash_after(monkeypatch, n_files):
+    real = sf.write
+    count = {"n": 0}
+
+    def write(*args, **kwargs):
+        if count["n"] >= n_files:
+            raise _Crash(f"killed after {n_files} files")
+        count["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sf, "write", write)
+    return count
+
+
+@pytest.mark.parametrize("n_files", [0, 1, 7, 14])  # 15 files in all: 5 mixtures x 3 parts
+def test_interrupted_corpus_write_is_never_read_as_a_corpus(mixtures, tmp_path, monkeypatch,
+                                                            n_files):
+    folder = tmp_path / "corpus"
+    _crash_after(monkeypatch, n_files)
+    with pytest.raises(_Crash):
+        mixtures.to_folder(folder)
+    monkeypatch.undo()
+    with pytest.raises(CorpusLayoutError, match="no mixtures.csv"):
+        read_mixtures(folder)
+    assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+    # the rerun completes it (nothing to overwrite: no manifest was ever written)
+    mixtures.to_folder(folder)
+    back = read_mixtures(folder)
+    assert len(back) == len(mixtures)
+    for a, b in zip(back.noisy, mixtures.noisy, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_interrupted_overwrite_does_not_mix_old_and_new(mixtures, tmp_path, monkeypatch):
+    folder = tmp_path / "corpus"
+    mixtures.to_folder(folder)
+    newer = make_mixtures(
+        AudioCollection([np.full(3000, 0.05), np.full(3500, -0.05)], 8000),
+        AudioCollection([np.random.default_rng(1).normal(0, 0.1, 9000)], 8000),
+        snr_db=0, random_state=1,
+    )
+    _crash_after(monkeypatch, 2)  # the new noisy/ files replace old ones, then the kill
+    with pytest.raises(_Crash):
+        newer.to_folder(folder, overwrite=True)
+    monkeypatch.undo()
+    # the old manifest would now list new noisy files with old clean ones: refused instead
+    with pytest.raises(CorpusLayoutError, match="no mixtures.csv"):
+        read_mixtures(folder)
+    newer.to_folder(folder, overwrite=True)
+    back = read_mixtures(folder)
+    assert len(back) == 2
+    for noisy, clean, noise in back:
+        np.testing.assert_array_equal(noisy, clean + noise)
+
+
+# --------------------------------------------------------------------------- comparison
+@pytest.mark.slow
+def test_interrupted_comparison_resumes_from_cache(tmp_path, monkeypatch, capsys):
+    from sksep import baselines
+    from sksep.comparison import QUICK, run_comparison
+
+    settings = dataclasses.replace(
+        QUICK, snrs=(0.0,), n_train_utterances=8, n_test_utterances=2, max_epochs=1,
+        patience=1,
+    )
+    kwargs = dict(cache_dir=tmp_path / "cache", settings=settings, networks=("DNN_0",),
+                  features=("stft",), n_jobs=1)
+
+    real = baselines.SpectralGating.predict
+    calls = {"n": 0}
+
+    def flaky(self, *args, **kw):  # the first run dies in its second system
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(baselines.SpectralGating, "predict", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison(tmp_path / "report", **kwargs)
+    first = capsys.readouterr().out
+    assert "unprocessed: STOI" in first and not (tmp_path / "report" / "README.md").exists()
+
+    results = run_comparison(tmp_path / "report", **kwargs)
+    second = capsys.readouterr().out
+    assert "unprocessed: cached" in second
+    assert "spectral gating: STOI" in second and "DNN_0, stft: STOI" in second
+    assert (tmp_path / "report" / "README.md").is_file()
+    systems = set(results["system"])
+    assert {"unprocessed", "spectral gating", "DNN_0, stft", "oracle IRM, stft"} <= systems
+
+    again = run_comparison(tmp_path / "report", **kwargs)
+    third = capsys.readouterr().out
+    assert "training DNN_0" not in third
+    assert third.count(": cached") == len(systems)
+    cols = ["system", "snr_db", "utterance_id", "stoi", "pesq", "si_sdr"]
+    pd.testing.assert_frame_equal(again[cols], results[cols], check_dtype=False, rtol=1e-9)
