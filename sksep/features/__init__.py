@@ -11,6 +11,7 @@ frames.
 """
 
 from ._base import FrameList, FrontEnd
+from ._cache import FeatureCache, cache_features, transform_parallel
 from ._cepstral import GFCCTransformer, MFCCTransformer
 from ._cochleagram import CochleagramTransformer
 from ._context import ContextStacker
@@ -26,14 +27,17 @@ from ._stft import STFTTransformer
 __all__ = [
     "CochleagramTransformer",
     "ContextStacker",
+    "FeatureCache",
     "FrameList",
     "FrameStandardizer",
     "FrontEnd",
     "GFCCTransformer",
     "MFCCTransformer",
     "STFTTransformer",
+    "cache_features",
     "erb_centre_freqs",
     "frame_energies",
     "gammatone_filterbank",
     "resynthesize",
+    "transform_parallel",
 ]
