@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -172,6 +174,14 @@ def test_training_killed_with_sigkill_resumes(tmp_path):
     for name, tensor in weights.items():
         assert torch.equal(resumed.start[name], tensor), name
     assert net.history[-1, "train_loss"] < net.history[0, "train_loss"]
+
+
+def test_resume_recipe_in_the_docs_runs():
+    """The code block of docs/guarantees.rst is the recipe tested above; it must run as shown."""
+    text = (Path(__file__).parents[1] / "docs" / "guarantees.rst").read_text(encoding="utf-8")
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    assert len(blocks) == 1
+    exec(compile(textwrap.dedent(blocks[0]), "guarantees.rst", "exec"), {})
 
 
 # --------------------------------------------------------------------------- mixture corpus
