@@ -217,7 +217,8 @@ def documented_names():
 
 @pytest.mark.parametrize(
     "module", ["sksep", "sksep.io", "sksep.datasets", "sksep.features", "sksep.targets",
-               "sksep.models", "sksep.metrics", "sksep.baselines", "sksep.exceptions"]
+               "sksep.models", "sksep.metrics", "sksep.baselines", "sksep.exceptions",
+               "sksep.comparison"]
 )
 def test_api_reference_lists_every_public_name(module):
     import importlib
