@@ -1,7 +1,16 @@
 """Shared test fixtures: small, generic signal makers. Add yours with a minimal edit."""
 
-import numpy as np
-import pytest
+import os
+
+# One thread per test process: pytest runs two workers on two cores, and
+# oversubscribed torch/numba threads slow the suite about tenfold. Set before
+# torch or numba is imported (numba's OpenMP layer would otherwise reset
+# torch's thread count when the first parallel kernel runs).
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 def _speech_like(seconds=0.5, sr=16000, seed=0, f0=120.0, level=0.1):

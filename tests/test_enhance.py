@@ -1,0 +1,153 @@
+"""SpeechEnhancer: fit from (noisy, clean), predict waveforms, score STOI, in GridSearchCV."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
+from sklearn.pipeline import make_pipeline
+
+from sksep import SpeechEnhancer
+from sksep.datasets import load_sample, make_mixtures
+from sksep.exceptions import AudioError, ParameterError, SampleRateError
+from sksep.features import (
+    CochleagramTransformer,
+    ContextStacker,
+    FrameStandardizer,
+    STFTTransformer,
+)
+from sksep.metrics import pesq_scorer, stoi, stoi_scorer
+from sksep.models import DNN0Regressor
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def mixtures():
+    speech, noise = load_sample(sr=SR)
+    # two utterances of each training speaker, short ones first: fast and speaker-grouped
+    picks = []
+    for spk in sorted(set(speech.train.column("speaker"))):
+        idx = np.flatnonzero(speech.train.column("speaker") == spk)
+        idx = idx[np.argsort(speech.train.durations[idx])][:2]
+        picks.extend(idx.tolist())
+    train = make_mixtures(speech.train[picks], noise.train, snr_db=[0, 5], random_state=0)
+    test = make_mixtures(speech.test[:2], noise.test, snr_db=[0], random_state=1)
+    return train, test
+
+
+def tiny(front_end=None, epochs=2):
+    return make_pipeline(
+        front_end or STFTTransformer(sr=SR, n_fft=256, hop_length=128),
+        ContextStacker(1),
+        FrameStandardizer(),
+        DNN0Regressor(module__hidden_dim=32, module__n_layers=2, max_epochs=epochs,
+                      random_state=0, verbose=0),
+    )
+
+
+def test_fit_predict_keeps_lengths_and_scores_stoi(mixtures):
+    train, test = mixtures
+    enh = SpeechEnhancer(tiny()).fit(train.noisy, train.clean)
+    assert enh.sr_ == SR
+    out = enh.predict(test.noisy)
+    assert len(out) == len(test)
+    for y, e in zip(test.noisy, out, strict=True):
+        assert e.shape == y.shape and e.dtype == np.float32 and np.isfinite(e).all()
+    masks = enh.predict_mask(test.noisy)
+    assert all(0.0 <= m.min() and m.max() <= 1.0 for m in masks)
+    expected = np.mean([stoi(c, e, SR) for c, e in zip(test.clean, out, strict=True)])
+    assert enh.score(test.noisy, test.clean) == pytest.approx(expected)
+
+
+def test_original_estimator_is_left_unfitted(mixtures):
+    train, _ = mixtures
+    pipe = tiny()
+    enh = SpeechEnhancer(pipe).fit(train.noisy, train.clean)
+    assert not hasattr(pipe.steps[-1][1], "module_")
+    assert hasattr(enh.estimator_.steps[-1][1], "module_")
+    unfitted = clone(enh)
+    assert not hasattr(unfitted, "estimator_")
+    assert unfitted.get_params()["target"] == "irm"
+
+
+def test_level_normalisation_makes_masks_level_invariant(mixtures):
+    train, test = mixtures
+    enh = SpeechEnhancer(tiny()).fit(train.noisy, train.clean)
+    quiet = [0.05 * y for y in test.noisy]
+    for a, b in zip(enh.predict_mask(test.noisy), enh.predict_mask(quiet), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-3)  # float32 rounding of the rescaled input
+    # and the output keeps the input's level
+    loud, soft = enh.predict(test.noisy[:1])[0], enh.predict(quiet[:1])[0]
+    np.testing.assert_allclose(soft, 0.05 * loud, atol=1e-5)
+
+
+def test_binary_target_trains(mixtures):
+    train, test = mixtures
+    enh = SpeechEnhancer(tiny(), target="ibm").fit(train.noisy, train.clean)
+    assert len(enh.predict(test.noisy)) == len(test)
+
+
+def test_pickle_round_trip_gives_identical_output(mixtures):
+    train, test = mixtures
+    enh = SpeechEnhancer(tiny()).fit(train.noisy, train.clean)
+    again = pickle.loads(pickle.dumps(enh))
+    for a, b in zip(enh.predict(test.noisy), again.predict(test.noisy), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_grid_search_over_features_and_networks_by_speaker(mixtures):
+    train, test = mixtures
+    grid = {
+        "estimator": [
+            tiny(STFTTransformer(sr=SR, n_fft=256, hop_length=128), epochs=1),
+            tiny(CochleagramTransformer(sr=SR, n_channels=16, frame_length=256,
+                                        hop_length=128), epochs=1),
+        ]
+    }
+    search = GridSearchCV(
+        SpeechEnhancer(tiny()),
+        grid,
+        scoring={"stoi": stoi_scorer, "pesq": pesq_scorer},
+        refit="stoi",
+        cv=GroupKFold(n_splits=3),
+        error_score="raise",
+    )
+    search.fit(train.noisy, train.clean, groups=train.speaker)
+    res = search.cv_results_
+    assert len(res["params"]) == 2
+    for key in ("mean_test_stoi", "mean_test_pesq"):
+        assert np.isfinite(res[key]).all()
+    assert 0 < res["mean_test_stoi"].max() <= 1
+    assert search.best_index_ == int(np.argmax(res["mean_test_stoi"]))
+    out = search.predict(test.noisy)
+    assert [len(e) for e in out] == [len(y) for y in test.noisy]
+
+
+def test_cross_validate_reports_scores(mixtures):
+    train, _ = mixtures
+    cv = cross_validate(SpeechEnhancer(tiny(epochs=1)), train.noisy, train.clean,
+                        groups=train.speaker, cv=GroupKFold(n_splits=3),
+                        scoring=stoi_scorer, error_score="raise")
+    assert cv["test_score"].shape == (3,)
+    assert np.isfinite(cv["test_score"]).all()
+
+
+def test_bad_inputs_are_refused_with_clear_errors(mixtures):
+    train, _ = mixtures
+    noisy, clean = train.noisy.to_list(), train.clean.to_list()
+    with pytest.raises(AudioError, match="samples"):
+        SpeechEnhancer(tiny()).fit(noisy[:2], [clean[0], clean[1][:-5]])
+    with pytest.raises(AudioError, match="utterances"):
+        SpeechEnhancer(tiny()).fit(noisy[:2], clean[:1])
+    with pytest.raises(ParameterError, match="target"):
+        SpeechEnhancer(tiny(), target="crm").fit(noisy, clean)
+    with pytest.raises(ParameterError, match="front end"):
+        SpeechEnhancer(make_pipeline(FrameStandardizer())).fit(noisy, clean)
+    with pytest.raises(SampleRateError, match="16000"):
+        SpeechEnhancer(tiny()).fit(train.noisy.resample(16000), train.clean.resample(16000))
+    bad = [y.copy() for y in noisy]
+    bad[1][10] = np.nan
+    with pytest.raises(AudioError, match=r"X\[1\].*NaN"):
+        SpeechEnhancer(tiny()).fit(bad, clean)
