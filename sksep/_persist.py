@@ -40,13 +40,13 @@ import json
 import numbers
 import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_path
 from .exceptions import ModelFileError, ParameterError
 
 __all__ = ["FORMAT_VERSION", "load", "save", "trusted_classes"]
@@ -491,19 +491,9 @@ def save(estimator, path):
     path = Path(os.fspath(path))
     if path.is_dir():
         raise ParameterError(f"path must be a file name, got the directory {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model file is an ordinary file
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(_CONFIG, json.dumps(config, indent=1))
-            zf.writestr(_WEIGHTS, weights)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(_CONFIG, json.dumps(config, indent=1))
+        zf.writestr(_WEIGHTS, weights)
     return path
 
 

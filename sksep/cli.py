@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from ._atomic import atomic_path
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -270,17 +269,12 @@ def _enhance_file(enhancer, src, dst, *, out_sr, fmt, chunk_s, quiet):
     sf_format, subtype, _ = _OUT_FORMATS[fmt]
     block = max(int(round(chunk_s * in_sr)), 1024)
 
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix="." + dst.name, suffix=".part")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; outputs are ordinary files
     written = 0
     n_clipped = 0
     try:
-        with sf.SoundFile(tmp, "w", samplerate=out_sr, channels=1, format=sf_format,
-                          subtype=subtype) as out, sf.SoundFile(str(src)) as f:
+        with atomic_path(dst, suffix=".part") as tmp, sf.SoundFile(
+            tmp, "w", samplerate=out_sr, channels=1, format=sf_format, subtype=subtype
+        ) as out, sf.SoundFile(str(src)) as f:
 
             def emit(y):
                 nonlocal written, n_clipped
@@ -307,12 +301,8 @@ def _enhance_file(enhancer, src, dst, *, out_sr, fmt, chunk_s, quiet):
                     break
             if written < expected:  # resampling rounding: at most a few samples
                 out.write(np.zeros(expected - written, np.float32))
-        os.replace(tmp, dst)
     except RuntimeError as exc:  # libsndfile errors while reading a damaged file
         raise AudioError(f"cannot read audio file {str(src)!r}: {exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     if n_clipped and not quiet:
         _note(f"{dst}: {n_clipped} samples beyond full scale were clipped")
     return dst

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._atomic import atomic_path, atomic_write_text
+
 __all__ = ["ComparisonSettings", "run_comparison", "QUICK", "FULL"]
 
 METRIC_COLUMNS = ("stoi", "estoi", "pesq", "si_sdr")
@@ -237,16 +239,9 @@ def make_data(settings):
 
 
 # -- caching helpers -------------------------------------------------------------------
-def _atomic_write_text(path, text):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _atomic_save_npz(path, **arrays):
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
 
 
 def _slug(name):
@@ -367,10 +362,9 @@ def run_comparison(
         table, info, example_out = compute()
         info["seconds"] = round(time.perf_counter() - t0, 1)
         _atomic_save_npz(cache / "results" / f"{_slug(name)}.npz", **example_out)
-        _atomic_write_text(meta_path, json.dumps(info))
-        tmp = path.with_name(path.name + ".tmp")
-        table.to_csv(tmp, index=False)
-        os.replace(tmp, path)  # the CSV last: its presence marks the system done
+        atomic_write_text(meta_path, json.dumps(info))
+        with atomic_path(path) as tmp:  # the CSV last: its presence marks the system done
+            table.to_csv(tmp, index=False)
         tables[name] = table
         extras[name] = info
         log(

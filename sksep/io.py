@@ -23,7 +23,6 @@ Examples
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from ._atomic import atomic_path
 from ._validation import check_sr
 from .exceptions import AudioError, ParameterError
 
@@ -414,13 +414,5 @@ def save(path, y, sr, *, subtype=None, clip="error", format=None):
                 )
             arr = np.clip(arr, -1.0, 1.0) if clip == "clip" else arr / np.float32(peak)
     data = arr.T  # soundfile wants (n_samples, n_channels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, data, sr, subtype=subtype, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

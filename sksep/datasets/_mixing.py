@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 import os
 import re
-import tempfile
 from collections import namedtuple
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from .. import io
+from .._atomic import atomic_path
 from .._validation import check_snr, check_sr, check_waveform
 from ..exceptions import AudioError, CorpusLayoutError, ParameterError, SampleRateError
 from ._collection import AudioCollection
@@ -224,15 +224,8 @@ class Mixtures:
             for y, r in zip(coll, rel, strict=True):
                 io.save(folder / r, y, self.sr, subtype=subtype)
             table[f"{part}_path"] = rel
-        fd, tmp = tempfile.mkstemp(prefix=f".{_MANIFEST}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        try:
+        with atomic_path(manifest) as tmp:
             table.to_csv(tmp, index=False)
-            os.replace(tmp, manifest)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
         return manifest
 
 
