@@ -60,12 +60,6 @@ nitpick_ignore_regex = [
     # bare names in docstrings inherited from torch and skorch
     (r"py:class", r"Module|Checkpoint"),
 ]
-# Known references to private helpers in sksep docstrings (reported to their
-# owners); remove an entry once its docstring is fixed.
-nitpick_ignore = [
-    ("py:func", "mask_weights"),       # sksep.features.resynthesize
-    ("py:func", "make_activation"),    # sksep.models.DNN0
-]
 
 # -- sphinx-gallery -------------------------------------------------------------
 sphinx_gallery_conf = {

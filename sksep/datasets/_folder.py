@@ -126,7 +126,7 @@ def load_folder(
     ----------
     root : str or path-like
         The folder.
-    pattern : str, default="**/*.wav"
+    pattern : str, default=``"**/*.wav"``
         Glob pattern relative to ``root`` (``**`` spans sub-folders), e.g.
         ``"*.flac"`` or ``"speakers/*/*.wav"``.
     sr : int or None, default=None

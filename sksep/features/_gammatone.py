@@ -442,8 +442,8 @@ def resynthesize(y, mask, sr, fmin=50.0, fmax=None, frame_length=512, hop_length
     filterbank, time-reverse each channel, filter it again through the same
     channel and reverse back (this undoes the filters' phase delays: the
     result is zero-phase with response ``|H_c|^2``), weight each channel by its
-    mask interpolated between frames with a raised-cosine window (see
-    :func:`mask_weights`), and sum the channels. A constant gain, fitted
+    mask interpolated between frames with a raised-cosine window, and sum the
+    channels. A constant gain, fitted
     once per filterbank so that ``sum_c |H_c(f)|^2`` is closest to 1 across the
     band, restores the level.
 

@@ -146,7 +146,8 @@ class DNN0(nn.Module):
     dropout : float, default=0.0
         Dropout after each hidden block (the original used none).
     output_activation : None, str or torch.nn.Module, default=None
-        Activation after the last layer; see :func:`make_activation`.
+        Activation after the last layer: None or ``"identity"`` for none,
+        ``"sigmoid"``, ``"relu"``, ``"leaky_relu"``, ``"softplus"``, or a module.
 
     Examples
     --------
