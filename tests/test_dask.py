@@ -101,3 +101,18 @@ def test_feature_extraction_and_evaluation_on_the_cluster_equal_local(client, da
     assert all(np.array_equal(a, b) for a, b in zip(local, cached))
     np.testing.assert_array_equal(table[["stoi", "si_sdr"]].to_numpy(),
                                   remote_table[["stoi", "si_sdr"]].to_numpy())
+
+
+def test_cluster_page_blocks_run(tmp_path, monkeypatch):
+    """docs/cluster.rst: the streaming and cache examples run as printed."""
+    from test_docs import run_blocks
+
+    before = torch.get_num_threads()
+    try:
+        blocks, ns = run_blocks("cluster.rst", tmp_path, monkeypatch)
+    finally:
+        torch.set_num_threads(before)
+    assert len(blocks) == 3
+    assert ns["net"].sample_shape_ == (1285,) and ns["net"].n_outputs_ == 257
+    assert "valid_loss" in ns["net"].history[-1]
+    assert len(ns["same"]) == len(ns["mixtures"]) and ns["cache"][0].shape[1] == 64
