@@ -126,9 +126,10 @@ def load_folder(
     ----------
     root : str or path-like
         The folder.
-    pattern : str, default=``"**/*.wav"``
-        Glob pattern relative to ``root`` (``**`` spans sub-folders), e.g.
-        ``"*.flac"`` or ``"speakers/*/*.wav"``.
+    pattern : str, optional
+        Glob pattern relative to ``root``; the default, ``"**/*.wav"``, takes
+        the WAV files of all sub-folders. Other examples: ``"*.flac"``,
+        ``"speakers/*/*.wav"``.
     sr : int or None, default=None
         Resample every file to this rate. None keeps the files' rate, which
         must then be the same for all of them.

@@ -181,7 +181,7 @@ class MixingDataset(torch.utils.data.IterableDataset):
         RMS level (dBFS) the mixture is brought to before its features are
         computed, as :class:`sksep.SpeechEnhancer` does. None turns it off.
     peak : float or None, default=0.99
-        Largest absolute sample of a mixture (see :func:`make_mixtures`).
+        Largest absolute sample of a mixture (see :func:`~sksep.datasets.make_mixtures`).
     augment : callable or None, default=None
         ``augment(clean, noise, rng) -> (clean, noise)``, applied to the clean
         utterance and the noise stretch before mixing; ``rng`` is the item's
