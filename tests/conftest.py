@@ -44,3 +44,29 @@ def white_noise():
         return (level * np.random.default_rng(seed).standard_normal(n)).astype(np.float32)
 
     return make
+
+
+def _mix_at_snr(clean, noise, snr_db):
+    """``clean`` plus ``noise`` (trimmed to its length) scaled to ``snr_db`` dB SNR, float32."""
+    noise = noise[: clean.size]
+    gain = np.sqrt(np.sum(clean**2) / np.sum(noise**2) / 10 ** (snr_db / 10))
+    return (clean + gain * noise).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def single_torch_thread():
+    """One torch thread for a whole test module (restored afterwards); use it with
+    ``pytestmark = pytest.mark.usefixtures("single_torch_thread")``.
+
+    Tiny networks: one thread is fastest, and pytest -n 2 already fills both cores.
+    numba's OpenMP layer, when it starts (the cochleagram kernels), resets the
+    OpenMP thread count that torch shares; start it first so the setting holds.
+    """
+    import numba
+    import torch
+
+    numba.get_num_threads()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import _mix_at_snr
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
@@ -22,19 +23,13 @@ SAMPLE = Path(sksep.__file__).parent / "datasets" / "data" / "sample"
 CLASSICAL = [SpectralGating, SpectralSubtraction, IterativeWiener]
 
 
-def _mix(clean, noise, snr_db):
-    noise = noise[: clean.size]
-    gain = np.sqrt(np.sum(clean**2) / np.sum(noise**2) / 10 ** (snr_db / 10))
-    return (clean + gain * noise).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def pairs():
     """Two real utterances (en, ru; bundled sample) in white noise at 0 dB: (noisy, clean)."""
     names = ["allison_en_confbridge-invalid.flac", "nsh_ru_ru_0058.flac"]
     clean = [load(SAMPLE / "speech" / name)[0][: 5 * SR // 2] for name in names]
     rng = np.random.default_rng(0)
-    noisy = [_mix(s, rng.standard_normal(s.size), 0.0) for s in clean]
+    noisy = [_mix_at_snr(s, rng.standard_normal(s.size), 0.0) for s in clean]
     return noisy, clean
 
 
@@ -121,7 +116,7 @@ def babble_pairs():
     names = ["allison_en_confbridge-invalid.flac", "nsh_ru_ru_0058.flac"]
     clean = [load(SAMPLE / "speech" / name)[0][: 2 * SR] for name in names]
     babble = load(SAMPLE / "noise" / "babble_train_0.flac")[0]
-    noisy = [_mix(s, babble[4000:], 0.0) for s in clean]
+    noisy = [_mix_at_snr(s, babble[4000:], 0.0) for s in clean]
     return noisy, clean
 
 

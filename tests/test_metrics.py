@@ -9,6 +9,7 @@ import pandas as pd
 import pesq as pesq_pkg
 import pystoi
 import pytest
+from conftest import _mix_at_snr
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
 import sksep
@@ -40,12 +41,6 @@ SPEECH_FILES = [
 ]
 
 
-def _mix(clean, noise, snr_db):
-    noise = noise[: clean.size]
-    gain = np.sqrt(np.sum(clean**2) / np.sum(noise**2) / 10 ** (snr_db / 10))
-    return (clean + gain * noise).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def speech():
     """Three real utterances of the bundled sample (en, fr, ru), at most 3 s each."""
@@ -56,7 +51,7 @@ def speech():
 def noisy(speech):
     """The utterances with real babble (bundled sample) at 0 dB SNR."""
     babble = load(SAMPLE / "noise" / "babble_train_0.flac")[0]
-    return [_mix(s, babble[1000:], 0.0) for s in speech]
+    return [_mix_at_snr(s, babble[1000:], 0.0) for s in speech]
 
 
 # -- single-utterance metrics -----------------------------------------------------------
@@ -79,12 +74,12 @@ def test_noise_lowers_every_metric_and_more_noise_lowers_it_more(speech):
     white = rng.standard_normal(s.size)
     scores = {}
     for snr_db in (10.0, 0.0):
-        y = _mix(s, white, snr_db)
+        y = _mix_at_snr(s, white, snr_db)
         scores[snr_db] = [stoi(s, y, SR), estoi(s, y, SR), pesq(s, y, SR), si_sdr(s, y, SR)]
         assert snr(s, y) == pytest.approx(snr_db, abs=1e-3)
     assert all(hi > lo for hi, lo in zip(scores[10.0], scores[0.0], strict=True))
     assert scores[0.0][0] < 0.9 and scores[0.0][2] < 2.0
-    assert si_sdr(s, _mix(s, white, 0.0)) == pytest.approx(0.0, abs=0.2)
+    assert si_sdr(s, _mix_at_snr(s, white, 0.0)) == pytest.approx(0.0, abs=0.2)
 
 
 def test_values_equal_pystoi_and_pesq_called_directly(speech, noisy):
@@ -101,7 +96,7 @@ def test_values_equal_pystoi_and_pesq_called_directly(speech, noisy):
 
 def test_raw_pesq_inverts_the_p862_mappings(speech):
     s = speech[2]
-    y = _mix(s, np.random.default_rng(2).standard_normal(s.size), 25.0)
+    y = _mix_at_snr(s, np.random.default_rng(2).standard_normal(s.size), 25.0)
     for mode, (a, b) in {"nb": (1.4945, 4.6607), "wb": (1.3669, 3.8224)}.items():
         mos = pesq(s, y, SR, mode=mode)
         raw = pesq(s, y, SR, mode=mode, raw=True)

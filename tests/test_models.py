@@ -8,7 +8,6 @@ import doctest
 import pickle
 import warnings
 
-import numba
 import numpy as np
 import pytest
 import torch
@@ -41,18 +40,7 @@ from sksep.models import (
 F, O = 12, 10  # feature width, mask width (CNN1 needs >= 9 channels)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks: one thread is fastest, and pytest -n 2 already fills both cores.
-
-    numba's OpenMP layer, when it starts (the cochleagram kernels), resets the
-    OpenMP thread count that torch shares; start it first so the setting holds.
-    """
-    numba.get_num_threads()
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def make_data(n_utt=10, seed=0, f=F, o=O, lengths=(70, 130)):

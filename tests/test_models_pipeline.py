@@ -2,10 +2,8 @@
 
 import pickle
 
-import numba
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -20,19 +18,7 @@ from sksep.features import (
 from sksep.models import CNN0Regressor, CNN1Regressor, DNN0Regressor, DNN1Regressor
 from sksep.targets import ideal_ratio_mask
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks: one thread is fastest, and pytest -n 2 already fills both cores.
-
-    numba's OpenMP layer, when it starts (the cochleagram kernels), resets the
-    OpenMP thread count that torch shares; start it first so the setting holds.
-    """
-    numba.get_num_threads()
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")
