@@ -19,6 +19,18 @@ from ..exceptions import ParameterError
 __all__ = ["AudioCollection"]
 
 
+def _where_mask(column, n, equals):
+    """Boolean mask of the ``n`` items whose ``column(key)`` equals each value (or is in a list)."""
+    mask = np.ones(n, dtype=bool)
+    for key, value in equals.items():
+        col = column(key)
+        if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+            mask &= np.isin(col, list(value))
+        else:
+            mask &= col == value
+    return mask
+
+
 class AudioCollection(Sequence):
     """Waveforms at one sample rate, each with a row of metadata.
 
@@ -131,14 +143,7 @@ class AudioCollection(Sequence):
 
         A value may be a list or set, meaning any of them.
         """
-        mask = np.ones(len(self), dtype=bool)
-        for key, value in equals.items():
-            col = self.column(key)
-            if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-                mask &= np.isin(col, list(value))
-            else:
-                mask &= col == value
-        return self[mask]
+        return self[_where_mask(self.column, len(self), equals)]
 
     @property
     def lengths(self):

@@ -16,7 +16,7 @@ from .. import io
 from .._atomic import atomic_path
 from .._validation import check_snr, check_sr, check_waveform
 from ..exceptions import AudioError, CorpusLayoutError, ParameterError, SampleRateError
-from ._collection import AudioCollection
+from ._collection import AudioCollection, _where_mask
 
 __all__ = ["Mixture", "Mixtures", "make_mixtures", "read_mixtures"]
 
@@ -142,14 +142,7 @@ class Mixtures:
 
     def where(self, **equals):
         """Mixtures whose metadata equal the given values, e.g. ``where(snr_db=0)``."""
-        mask = np.ones(len(self), dtype=bool)
-        for key, value in equals.items():
-            col = self.column(key)
-            if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-                mask &= np.isin(col, list(value))
-            else:
-                mask &= col == value
-        return self[mask]
+        return self[_where_mask(self.column, len(self), equals)]
 
     def split(self, test_size=0.2, *, by="speaker", random_state=None):
         """Split into ``(train, test)`` Mixtures; by default no speaker is on both sides.
