@@ -130,6 +130,19 @@ def _check_input_shape(input_shape):
     return rows, cols
 
 
+def _dense_stack(input_dim, widths, output_dim, dropout, output_activation, hidden_block):
+    """``hidden_block(size, width)`` [+ Dropout] per width, then Linear -> output activation."""
+    layers = []
+    size = input_dim
+    for width in widths:
+        layers += hidden_block(size, width)
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        size = width
+    layers += [nn.Linear(size, output_dim), make_activation(output_activation)]
+    return nn.Sequential(*layers)
+
+
 class DNN0(nn.Module):
     """DNN_0: ``n_layers`` x [Linear -> BatchNorm -> ReLU] -> Linear(output_dim).
 
@@ -166,15 +179,10 @@ class DNN0(nn.Module):
         n_layers = _check_positive_int(n_layers, "n_layers")
         widths = _check_widths(hidden_dim, n_layers, "hidden_dim")
         dropout = _check_dropout(dropout)
-        layers = []
-        size = input_dim
-        for width in widths:
-            layers += [nn.Linear(size, width), nn.BatchNorm1d(width), nn.ReLU()]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            size = width
-        layers += [nn.Linear(size, output_dim), make_activation(output_activation)]
-        self.net = nn.Sequential(*layers)
+        self.net = _dense_stack(
+            input_dim, widths, output_dim, dropout, output_activation,
+            lambda size, width: [nn.Linear(size, width), nn.BatchNorm1d(width), nn.ReLU()],
+        )
 
     def forward(self, x):
         return self.net(x.flatten(1))
@@ -223,15 +231,11 @@ class DNN1(nn.Module):
         widths = _check_widths(2 * input_dim if hidden_dim is None else hidden_dim, n_layers,
                                "hidden_dim")
         dropout = _check_dropout(dropout)
-        layers = []
-        size = input_dim
-        for width in widths:
-            layers += [nn.Linear(size, width), BiasedSigmoid(beta), nn.BatchNorm1d(width)]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            size = width
-        layers += [nn.Linear(size, output_dim), make_activation(output_activation)]
-        self.net = nn.Sequential(*layers)
+        self.net = _dense_stack(
+            input_dim, widths, output_dim, dropout, output_activation,
+            lambda size, width: [nn.Linear(size, width), BiasedSigmoid(beta),
+                                 nn.BatchNorm1d(width)],
+        )
 
     def forward(self, x):
         return self.net(x.flatten(1))
