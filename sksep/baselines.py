@@ -217,6 +217,14 @@ def _delay_compensated(func, y, delay):
     return np.asarray(func(padded))[delay : delay + y.shape[0]]
 
 
+def _check_even_frame(value, name):
+    """A frame length for the 50 %-overlap pyroomacoustics filters: an even integer >= 16."""
+    _check_number(value, name, low=16, integer=True)
+    if value % 2:
+        raise ParameterError(f"{name} must be even, got {value!r}")
+    return value
+
+
 class SpectralSubtraction(_Baseline):
     """Spectral subtraction with ``pyroomacoustics.denoise.apply_spectral_sub``.
 
@@ -265,9 +273,7 @@ class SpectralSubtraction(_Baseline):
 
     def _check_params(self):
         super()._check_params()
-        _check_number(self.n_fft, "n_fft", low=16, integer=True)
-        if self.n_fft % 2:
-            raise ParameterError(f"n_fft must be even, got {self.n_fft!r}")
+        _check_even_frame(self.n_fft, "n_fft")
         _check_number(self.db_reduc, "db_reduc", low=0.0, low_open=True)
         _check_number(self.lookback, "lookback", low=1, integer=True)
         _check_number(self.beta, "beta", low=0.0, low_open=True)
@@ -332,9 +338,7 @@ class IterativeWiener(_Baseline):
 
     def _check_params(self):
         super()._check_params()
-        _check_number(self.frame_len, "frame_len", low=16, integer=True)
-        if self.frame_len % 2:
-            raise ParameterError(f"frame_len must be even, got {self.frame_len!r}")
+        _check_even_frame(self.frame_len, "frame_len")
         _check_number(self.lpc_order, "lpc_order", low=1, integer=True)
         if self.lpc_order >= self.frame_len:
             raise ParameterError(
