@@ -137,7 +137,9 @@ def check_snr(snr_db, *, name="snr_db"):
     """Return SNR values (dB) as a 1-D float array; refuse empty or non-finite values."""
     arr = np.atleast_1d(np.asarray(snr_db, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
-        raise ParameterError(f"{name} must be a number or a non-empty list of numbers, got {snr_db!r}")
+        raise ParameterError(
+            f"{name} must be a number or a non-empty list of numbers, got {snr_db!r}"
+        )
     if not np.isfinite(arr).all():
         raise ParameterError(f"{name} must be finite, got {snr_db!r}")
     return arr
