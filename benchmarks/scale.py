@@ -132,6 +132,10 @@ def cluster_speedup(n_mixtures, repeat, tmp, batch_size=10):
     print(f"(b) cochleagram (64 channels, 16 kHz) of {n_mixtures} mixtures "
           f"({seconds:.0f} s of audio), transform_parallel on file paths, batch_size={batch_size}")
     results = {}
+    # worker processes inherit this: one numba thread each (numba.set_num_threads
+    # is per calling thread, so it cannot be set afterwards from client.run)
+    os.environ["NUMBA_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
     for n_workers in (1, 2):
         with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                       host="127.0.0.1", dashboard_address=None) as cluster, \
