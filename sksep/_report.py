@@ -271,7 +271,8 @@ def _figures(out, summary, extras, test, example, settings, cache, order):
     from .comparison import _front_end
 
     made = []
-    # 1. metric vs SNR
+    # 1. metric vs SNR (tab20: every system its own colour)
+    colours = {name: plt.cm.tab20(i % 20) for i, name in enumerate(order)}
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     for ax, m in zip(axes, METRICS):
         first = summary[summary.system == order[0]].sort_values("snr_db")
@@ -281,7 +282,7 @@ def _figures(out, summary, extras, test, example, settings, cache, order):
                 continue
             s = summary[summary.system == name].sort_values("snr_db")
             style = ":" if name.startswith("oracle") else "-"
-            ax.plot(s.snr_db, s[m], style, marker="o", ms=3, label=name)
+            ax.plot(s.snr_db, s[m], style, marker="o", ms=3, label=name, color=colours[name])
         ax.set_xlabel("input SNR (dB)")
         ax.set_title(LABELS[m])
         ax.grid(alpha=0.3)
