@@ -1,0 +1,169 @@
+"""Augmentations of (clean, noise) pairs: shapes, seeding, levels and spectra as named."""
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from sksep.datasets import (
+    AudioCollection,
+    Compose,
+    RandomGain,
+    Reverb,
+    SpectralTilt,
+    SyntheticNoise,
+    load_sample,
+    make_babble,
+    synthetic_noise,
+)
+from sksep.exceptions import AudioError, ParameterError
+from sksep.features import STFTTransformer
+from sksep.models import MixingDataset
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def pair():
+    speech, noise = load_sample(sr=SR)
+    clean = speech.train[0][: SR]
+    return clean, noise.train[0][: SR].copy()
+
+
+def band_db(y, lo, hi, sr=SR):
+    """Mean power (dB) of ``y`` between ``lo`` and ``hi`` Hz (Welch)."""
+    f, p = scipy.signal.welch(y, fs=sr, nperseg=512)
+    sel = (f >= lo) & (f < hi)
+    return 10 * np.log10(np.mean(p[sel]))
+
+
+def all_augs():
+    return [RandomGain(), SpectralTilt(sr=SR, target="both"),
+            SyntheticNoise(sr=SR, prob=1.0), SyntheticNoise(sr=SR, prob=1.0, mode="add"),
+            Reverb(sr=SR, rt60_range=(0.2, 0.3), prob=1.0)]
+
+
+@pytest.mark.parametrize("aug", all_augs(), ids=repr)
+def test_shapes_finite_and_seeded(aug, pair):
+    clean, noise = pair
+    c1, n1 = aug(clean, noise, np.random.default_rng(3))
+    c2, n2 = aug(clean, noise, np.random.default_rng(3))
+    c3, n3 = aug(clean, noise, np.random.default_rng(4))
+    for y in (c1, n1):
+        assert y.shape == clean.shape and y.dtype == np.float32 and np.isfinite(y).all()
+    assert np.array_equal(c1, c2) and np.array_equal(n1, n2)
+    assert not (np.array_equal(c1, c3) and np.array_equal(n1, n3))
+
+
+def test_random_gain_in_range(pair):
+    clean, noise = pair
+    aug = RandomGain(-12, 3)
+    gains = []
+    for seed in range(30):
+        c, n = aug(clean, noise, seed)
+        g = 20 * np.log10(np.std(c) / np.std(clean))
+        assert np.isclose(g, 20 * np.log10(np.std(n) / np.std(noise)), atol=1e-3)  # same SNR
+        gains.append(g)
+    assert -12.001 <= min(gains) and max(gains) <= 3.001
+    assert max(gains) - min(gains) > 8  # actually spread over the range
+
+
+@pytest.mark.parametrize("target", ["speech", "noise"])
+def test_tilt_direction(target):
+    white = synthetic_noise("white", 4 * SR, SR, rng=0)
+    tilt = SpectralTilt(sr=SR, max_db_per_octave=6, target=target)
+    ratios = {}
+    for seed in range(6):
+        slope = np.random.default_rng(seed).uniform(-6, 6, size=2)[0 if target == "speech" else 1]
+        c, n = tilt(white, white, seed)
+        out, kept = (c, n) if target == "speech" else (n, c)
+        assert np.array_equal(kept, white)
+        ratio = band_db(out, 2000, 3500) - band_db(out, 250, 500)
+        ratios[slope] = ratio
+        # 3 octaves apart (375 -> 2750 Hz centres, ~2.9 octaves): ratio ~ slope * 2.9
+        assert np.sign(ratio) == np.sign(slope) or abs(slope) < 0.5
+    lo, hi = min(ratios), max(ratios)
+    assert ratios[hi] - ratios[lo] > 2 * (hi - lo)
+
+
+@pytest.mark.parametrize("kind, slope", [("white", 0.0), ("pink", -3.0), ("brown", -6.0)])
+def test_coloured_noise_slopes(kind, slope):
+    y = synthetic_noise(kind, 8 * SR, SR, rng=1)
+    f, p = scipy.signal.welch(y, fs=SR, nperseg=1024)
+    sel = (f >= 100) & (f <= 3500)
+    fit = np.polyfit(np.log2(f[sel]), 10 * np.log10(p[sel]), 1)[0]
+    assert abs(fit - slope) < 0.5, fit
+
+
+def test_other_families_look_as_named():
+    n = 4 * SR
+    band = synthetic_noise("bandlimited", n, SR, rng=2)
+    f, p = scipy.signal.welch(band, fs=SR, nperseg=1024)
+    assert np.percentile(p, 10) / p.max() < 1e-2  # white noise: about 0.5
+    hum = synthetic_noise("hum", n, SR, rng=2)
+    f, p = scipy.signal.welch(hum, fs=SR, nperseg=4096)
+    peak = f[np.argmax(p)]
+    assert 48 <= peak <= 62
+    imp = synthetic_noise("impulsive", n, SR, rng=2)
+    kurtosis = np.mean(imp ** 4) / np.mean(imp ** 2) ** 2
+    assert kurtosis > 10  # Gaussian noise has 3
+    mod = synthetic_noise("modulated", n, SR, rng=2)
+    env = np.sqrt(np.convolve(mod ** 2, np.ones(400) / 400, mode="valid"))
+    assert env.max() / np.median(env) > 1.5
+    for y in (band, hum, imp, mod):
+        assert y.shape == (n,) and np.isclose(np.sqrt(np.mean(y ** 2)), 1.0, rtol=1e-3)
+
+
+def test_synthetic_noise_keeps_level_and_prob_zero_is_identity(pair):
+    clean, noise = pair
+    c, n = SyntheticNoise(sr=SR, kinds=["pink"], prob=1.0)(clean, noise, 0)
+    assert np.isclose(np.std(n), np.std(noise), rtol=1e-2) and not np.array_equal(n, noise)
+    c, n = SyntheticNoise(sr=SR, prob=0.0)(clean, noise, 0)
+    assert np.array_equal(n, noise) and np.array_equal(c, clean)
+    with pytest.raises(ParameterError, match="kinds"):
+        SyntheticNoise(sr=SR, kinds=["purple"])(clean, noise, 0)
+
+
+def test_reverb_extends_energy_decay():
+    rng = np.random.default_rng(0)
+    burst = np.zeros(SR, dtype=np.float32)
+    burst[:800] = rng.normal(0, 0.3, 800)
+    wet, _ = Reverb(sr=SR, rt60_range=(0.6, 0.6), prob=1.0)(burst, burst, 0)
+    tail = slice(1200, 4000)  # 50-400 ms after the burst ended
+    assert np.sum(burst[tail] ** 2) == 0
+    assert np.sum(wet[tail] ** 2) / np.sum(wet ** 2) > 0.01
+    assert np.isclose(np.std(wet), np.std(burst), rtol=1e-3)
+    # longer RT60, more energy in the tail
+    short, _ = Reverb(sr=SR, rt60_range=(0.15, 0.15), prob=1.0)(burst, burst, 0)
+    assert np.sum(short[tail] ** 2) < np.sum(wet[tail] ** 2)
+
+
+def test_babble_excludes_speaker():
+    rng = np.random.default_rng(0)
+    speech = AudioCollection([rng.normal(0, 0.1, 3000), np.full(3000, 0.5), rng.normal(0, 1, 2000)],
+                             SR, meta={"speaker": ["a", "b", "c"]})
+    y = make_babble(speech, 5000, n_talkers=2, exclude_speaker="b", rng=0)
+    assert y.shape == (5000,) and abs(np.mean(y)) < 0.1  # the constant talker "b" is left out
+    assert np.array_equal(y, make_babble(speech, 5000, n_talkers=2, exclude_speaker="b", rng=0))
+    with pytest.raises(AudioError, match="no non-silent"):
+        make_babble(speech[[1]], 100, exclude_speaker="b")
+
+
+def test_mixing_dataset_accepts_compose():
+    speech, noise = load_sample(sr=SR)
+    aug = Compose([RandomGain(-6, 6), SpectralTilt(sr=SR, target="both"),
+                   SyntheticNoise(sr=SR, prob=0.5), Reverb(sr=SR, rt60_range=(0.2, 0.3), prob=0.5)])
+    ds = MixingDataset([y[: SR] for y in speech.train[:3]], [y for y in noise.train[:2]],
+                       STFTTransformer(n_fft=128, hop_length=64, sr=SR), snr_db=[0, 5],
+                       augment=aug, random_state=0)
+    plain = MixingDataset([y[: SR] for y in speech.train[:3]], [y for y in noise.train[:2]],
+                          STFTTransformer(n_fft=128, hop_length=64, sr=SR), snr_db=[0, 5],
+                          random_state=0)
+    changed = False
+    for i in range(3):
+        noisy, clean, added, feats, mask = ds.mixture(i)
+        assert np.isfinite(feats).all() and np.isfinite(mask).all()
+        assert feats.shape[0] == mask.shape[0] and np.array_equal(noisy, clean + added)
+        again = ds.mixture(i)[0]
+        assert np.array_equal(noisy, again)
+        changed |= not np.array_equal(noisy, plain.mixture(i)[0])
+    assert changed
