@@ -82,7 +82,7 @@ class ComparisonSettings:
     mixtures_per_utterance: int = 3
     n_train_utterances: int | None = None
     max_epochs: int = 20
-    patience: int = 4
+    patience: int = 5
     dnn_context: int = 2
     cnn_context: int = 7
     network_params: dict = field(default_factory=dict)
@@ -101,7 +101,7 @@ class ComparisonSettings:
 FULL = ComparisonSettings(
     mixtures_per_utterance=2,
     max_epochs=25,
-    patience=3,
+    patience=5,
     cnn_context=3,
     network_params={
         # Sized for the 20-minute budget on 2 CPU cores (about 55 000 training
@@ -152,8 +152,6 @@ def _front_end(feature, settings):
 
 
 def _regressor(network, settings, verbose=False):
-    from skorch.callbacks import EarlyStopping
-
     from .models import CNN0Regressor, CNN1Regressor, DNN0Regressor, DNN1Regressor
 
     classes = {
@@ -166,18 +164,13 @@ def _regressor(network, settings, verbose=False):
         "max_epochs": settings.max_epochs,
         "random_state": settings.random_state,
         "verbose": int(verbose),
+        # the regressors stop early on validation loss (their "early_stopping" callback)
+        "callbacks__early_stopping__patience": settings.patience,
     }
     if network.startswith("CNN"):
         params["context"] = (settings.cnn_context, settings.cnn_context)
     params.update(settings.network_params.get(network, {}))
-    reg = classes[network](**params)
-    # the regressors stop early on validation loss; set the patience of this run
-    reg.set_params(**{
-        name + "__patience": settings.patience
-        for name, cb in getattr(reg, "callbacks_default", [])
-        if isinstance(cb, EarlyStopping)
-    })
-    return reg
+    return classes[network](**params)
 
 
 def make_enhancer(network, feature, settings, memory=None, verbose=False):
