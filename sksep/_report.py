@@ -253,12 +253,13 @@ ORIGINAL_TABLE = (
 )
 
 
-def _slug(name):
+def slug(name):
+    """File-name form of a system's name (also the key of its cached results)."""
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
 def _load_example(cache, name):
-    path = Path(cache) / "results" / f"{_slug(name)}.npz"
+    path = Path(cache) / "results" / f"{slug(name)}.npz"
     return dict(np.load(path)) if path.exists() else {}
 
 
@@ -372,7 +373,7 @@ def _audio(out, extras, test, example, settings, cache):
         if "estimate" in ex:
             items.append((name, ex["estimate"]))
     for title, y in items:
-        fname = f"{_slug(title)}.wav"
+        fname = f"{slug(title)}.wav"
         y = np.asarray(y, dtype=np.float32)
         peak = float(np.max(np.abs(y))) if y.size else 0.0
         if peak > 0.999:

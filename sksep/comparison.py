@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_path, atomic_write_text
+from ._report import slug as _slug
+from ._report import write_report
 
 __all__ = ["ComparisonSettings", "run_comparison", "QUICK", "FULL"]
 
@@ -191,17 +193,11 @@ def make_enhancer(network, feature, settings, memory=None, verbose=False):
 def _baselines(settings):
     from . import baselines
 
-    systems = {"spectral gating": baselines.SpectralGating(sr=settings.sr)}
-    for name in ("SpectralSubtraction", "WienerFilter", "IterativeWiener"):
-        cls = getattr(baselines, name, None)
-        if cls is not None:
-            systems[_label(name)] = cls(sr=settings.sr)
-    return systems
-
-
-def _label(class_name):
-    out = "".join(" " + c.lower() if c.isupper() else c for c in class_name).strip()
-    return out.replace("wiener", "Wiener")
+    return {
+        "spectral gating": baselines.SpectralGating(sr=settings.sr),
+        "spectral subtraction": baselines.SpectralSubtraction(sr=settings.sr),
+        "iterative Wiener": baselines.IterativeWiener(sr=settings.sr),
+    }
 
 
 # -- data ---------------------------------------------------------------------------
@@ -239,10 +235,6 @@ def make_data(settings):
 def _atomic_save_npz(path, **arrays):
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **arrays)
-
-
-def _slug(name):
-    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
 class _Progress:
@@ -420,8 +412,6 @@ def run_comparison(
     results = pd.concat(
         [t.assign(system=name) for name, t in tables.items()], ignore_index=True
     )
-    from ._report import write_report
-
     write_report(
         out, results, extras, test, example, settings, cache=cache,
         quick=settings == QUICK, log=log,
