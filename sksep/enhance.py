@@ -42,6 +42,14 @@ def _front_end_of(estimator):
 _RMS_FLOOR = 1e-10
 
 
+def _check_same_count(noisy, clean):
+    if len(noisy) != len(clean):
+        raise AudioError(
+            f"X has {len(noisy)} utterances but y has {len(clean)}; "
+            "give one clean utterance per noisy one"
+        )
+
+
 def _rms_gains(waveforms, level_db):
     """Gain that brings each waveform to an RMS of ``level_db`` dBFS (1 for silent input)."""
     target = 10.0 ** (level_db / 20.0)
@@ -175,11 +183,7 @@ class SpeechEnhancer(BaseEstimator):
         check_matching_sr(X, front_end.sr, owner=type(front_end).__name__)
         noisy = check_waveforms(X, name="X")
         clean = check_waveforms(y, name="y")
-        if len(noisy) != len(clean):
-            raise AudioError(
-                f"X has {len(noisy)} utterances but y has {len(clean)}; "
-                "give one clean utterance per noisy one"
-            )
+        _check_same_count(noisy, clean)
         for i, (a, b) in enumerate(zip(noisy, clean)):
             if a.shape != b.shape:
                 raise AudioError(
@@ -195,17 +199,23 @@ class SpeechEnhancer(BaseEstimator):
         self.sr_ = int(self.front_end_.sr)
         return self
 
-    def predict_mask(self, X):
-        """Estimated masks, one ``(n_frames, n_bins)`` array in [0, 1] per utterance."""
+    def _checked(self, X):
+        """``X`` as validated waveforms, once the enhancer is fitted and the rate matches."""
         check_is_fitted(self, "estimator_")
         check_matching_sr(X, self.sr_, owner=type(self).__name__)
-        noisy = check_waveforms(X, name="X")
+        return check_waveforms(X, name="X")
+
+    def _masks(self, noisy):
         masks = []
         step = int(self.batch_utterances)
         for start in range(0, len(noisy), step):
             batch = self._normalised(noisy[start : start + step])
             masks.extend(np.clip(m, 0.0, 1.0) for m in self.estimator_.predict(batch))
         return masks
+
+    def predict_mask(self, X):
+        """Estimated masks, one ``(n_frames, n_bins)`` array in [0, 1] per utterance."""
+        return self._masks(self._checked(X))
 
     def predict(self, X):
         """Enhance noisy utterances.
@@ -220,14 +230,14 @@ class SpeechEnhancer(BaseEstimator):
         enhanced : list of ndarray
             One float32 waveform per utterance, each as long as its input.
         """
-        noisy = check_waveforms(X, name="X")
-        masks = self.predict_mask(X)
-        return [self.front_end_.apply_mask(y, m) for y, m in zip(noisy, masks)]
+        noisy = self._checked(X)
+        return [self.front_end_.apply_mask(y, m) for y, m in zip(noisy, self._masks(noisy))]
 
     def score(self, X, y):
         """Mean STOI of the enhanced utterances against the clean speech ``y``."""
         from .metrics import stoi
 
-        enhanced = self.predict(X)
         clean = check_waveforms(y, name="y")
+        _check_same_count(X, clean)
+        enhanced = self.predict(X)
         return float(np.mean([stoi(c, e, self.sr_) for c, e in zip(clean, enhanced)]))

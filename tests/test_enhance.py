@@ -141,6 +141,9 @@ def test_bad_inputs_are_refused_with_clear_errors(mixtures):
         SpeechEnhancer(tiny()).fit(noisy[:2], [clean[0], clean[1][:-5]])
     with pytest.raises(AudioError, match="utterances"):
         SpeechEnhancer(tiny()).fit(noisy[:2], clean[:1])
+    fitted = SpeechEnhancer(tiny(epochs=1)).fit(noisy, clean)
+    with pytest.raises(AudioError, match="3 utterances but y has 2"):
+        fitted.score(noisy[:3], clean[:2])
     with pytest.raises(ParameterError, match="target"):
         SpeechEnhancer(tiny(), target="crm").fit(noisy, clean)
     with pytest.raises(ParameterError, match="front end"):
