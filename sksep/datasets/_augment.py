@@ -5,6 +5,14 @@ the ``augment`` hook of :class:`sksep.models.MixingDataset`: it gets the clean
 utterance and the noise stretch cut to its length, and returns float32
 waveforms of the same length. All randomness comes from ``rng`` (a
 :class:`numpy.random.Generator`, or a seed), so one seed gives one output.
+
+The effects on held-out results quoted in each class's Notes come from one
+seeded run of ``python scripts/measure_augmentation.py`` on the bundled sample
+(8 kHz; DNN_0 on cochleagram features with the comparison's FULL settings; 218
+training mixtures; 43 test utterances of an unseen speaker in unseen noise, each
+at -5, 0 and 5 dB; the noise re-scaled to the drawn SNR after augmenting): small,
+noisy evidence. Without augmentation that model's STOI gain over the noisy input
+was +0.0037 / +0.0191 / +0.0171 at -5 / 0 / 5 dB.
 """
 
 import numbers
@@ -68,14 +76,8 @@ class Compose:
     ``Compose([SpectralTilt(target="both"), SyntheticNoise(prob=0.5,
     mode="add"), Reverb(prob=0.5, rt60_range=(0.2, 0.6), max_order=3)])``:
     STOI gain -0.0057 / -0.0065 / -0.0048 (PESQ gain -0.00 / +0.00 / -0.02)
-    at -5 / 0 / 5 dB against no augmentation, in
-    one seeded run of ``python scripts/measure_augmentation.py`` on the bundled
-    sample (8 kHz; DNN_0 on cochleagram features, the comparison's FULL
-    settings; 218 training mixtures, 43 test utterances of an unseen speaker
-    in unseen noise; noise re-scaled to the drawn SNR after augmenting), so
-    small, noisy evidence. Without augmentation the
-    STOI gain over the noisy input was +0.0037 / +0.0191 / +0.0171 at
-    -5 / 0 / 5 dB.
+    at -5 / 0 / 5 dB against no augmentation (how it was measured: see the module
+    docstring).
     Its STOI change was below that of each part alone, but all of these
     differences are small for one seeded run.
 
@@ -182,14 +184,8 @@ class SpectralTilt:
     -----
     Effect on held-out results (``max_db_per_octave=3``, ``target="both"``):
     STOI gain -0.0024 / -0.0026 / -0.0018 (PESQ gain +0.02 / +0.01 / +0.00)
-    at -5 / 0 / 5 dB against no augmentation, in
-    one seeded run of ``python scripts/measure_augmentation.py`` on the bundled
-    sample (8 kHz; DNN_0 on cochleagram features, the comparison's FULL
-    settings; 218 training mixtures, 43 test utterances of an unseen speaker
-    in unseen noise; noise re-scaled to the drawn SNR after augmenting), so
-    small, noisy evidence. Without augmentation the
-    STOI gain over the noisy input was +0.0037 / +0.0191 / +0.0171 at
-    -5 / 0 / 5 dB.
+    at -5 / 0 / 5 dB against no augmentation (how it was measured: see the module
+    docstring).
     No clear effect either way.
 
     Examples
@@ -331,14 +327,8 @@ class SyntheticNoise:
 
     Effect on held-out results (all kinds, ``prob=0.5``, ``mode="add"``):
     STOI gain +0.0028 / +0.0024 / -0.0005 (PESQ gain +0.00 / +0.00 / -0.01)
-    at -5 / 0 / 5 dB against no augmentation, in
-    one seeded run of ``python scripts/measure_augmentation.py`` on the bundled
-    sample (8 kHz; DNN_0 on cochleagram features, the comparison's FULL
-    settings; 218 training mixtures, 43 test utterances of an unseen speaker
-    in unseen noise; noise re-scaled to the drawn SNR after augmenting), so
-    small, noisy evidence. Without augmentation the
-    STOI gain over the noisy input was +0.0037 / +0.0191 / +0.0171 at
-    -5 / 0 / 5 dB.
+    at -5 / 0 / 5 dB against no augmentation (how it was measured: see the module
+    docstring).
     No clear effect either way.
 
     Examples
@@ -434,14 +424,8 @@ class Reverb:
     Effect on held-out results (``rt60_range=(0.2, 0.6)``, ``prob=0.5``,
     ``max_order=3``; the test set is not reverberant): STOI gain
     +0.0018 / +0.0002 / -0.0013 (PESQ gain +0.04 / +0.00 / -0.01) at
-    -5 / 0 / 5 dB against no augmentation, in
-    one seeded run of ``python scripts/measure_augmentation.py`` on the bundled
-    sample (8 kHz; DNN_0 on cochleagram features, the comparison's FULL
-    settings; 218 training mixtures, 43 test utterances of an unseen speaker
-    in unseen noise; noise re-scaled to the drawn SNR after augmenting), so
-    small, noisy evidence. Without augmentation the
-    STOI gain over the noisy input was +0.0037 / +0.0191 / +0.0171 at
-    -5 / 0 / 5 dB.
+    -5 / 0 / 5 dB against no augmentation (how it was measured: see the module
+    docstring).
     No clear effect either way.
 
     Examples
