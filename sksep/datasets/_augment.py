@@ -15,6 +15,7 @@ noisy evidence. Without augmentation that model's STOI gain over the noisy input
 was +0.0037 / +0.0191 / +0.0171 at -5 / 0 / 5 dB.
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -25,6 +26,15 @@ from ..exceptions import AudioError, ParameterError
 
 _TARGETS = ("speech", "noise", "both")
 NOISE_KINDS = ("white", "pink", "brown", "bandlimited", "modulated", "impulsive", "hum")
+
+
+class _Augmentation:
+    """Shared repr: the class name and every ``__init__`` parameter, in order."""
+
+    def __repr__(self):
+        names = list(inspect.signature(type(self).__init__).parameters)[1:]
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+        return f"{type(self).__name__}({args})"
 
 
 def _rng(rng):
@@ -111,7 +121,7 @@ class Compose:
         return clean, noise
 
 
-class RandomGain:
+class RandomGain(_Augmentation):
     """Scale clean speech and noise by one random gain, uniform in dB.
 
     Teaches a model not to depend on the input level. The SNR is unchanged.
@@ -145,9 +155,6 @@ class RandomGain:
         self.min_db = min_db
         self.max_db = max_db
 
-    def __repr__(self):
-        return f"RandomGain(min_db={self.min_db!r}, max_db={self.max_db!r})"
-
     def __call__(self, clean, noise, rng=None):
         _check_range(self.min_db, self.max_db, "min_db", "max_db")
         rng = _rng(rng)
@@ -164,7 +171,7 @@ def _tilt(y, sr, db_per_octave, f_ref=1000.0, f_min=50.0):
     return _match_rms(np.fft.irfft(spec, n=len(y)), _rms(y))
 
 
-class SpectralTilt:
+class SpectralTilt(_Augmentation):
     """Tilt the spectrum of the speech, the noise or both by a random slope.
 
     A linear-in-log-frequency EQ (``s`` dB per octave about 1 kHz, flat below
@@ -202,10 +209,6 @@ class SpectralTilt:
         self.sr = sr
         self.max_db_per_octave = max_db_per_octave
         self.target = target
-
-    def __repr__(self):
-        return (f"SpectralTilt(sr={self.sr!r}, max_db_per_octave={self.max_db_per_octave!r}, "
-                f"target={self.target!r})")
 
     def __call__(self, clean, noise, rng=None):
         sr = check_sr(self.sr)
@@ -304,7 +307,7 @@ def synthetic_noise(kind, n_samples, sr, rng=None):
     return _match_rms(y, 1.0)
 
 
-class SyntheticNoise:
+class SyntheticNoise(_Augmentation):
     """Replace the noise with (or add to it) a synthetic noise family, at the same level.
 
     Parameters
@@ -348,10 +351,6 @@ class SyntheticNoise:
         self.prob = prob
         self.mode = mode
 
-    def __repr__(self):
-        return (f"SyntheticNoise(sr={self.sr!r}, kinds={self.kinds!r}, prob={self.prob!r}, "
-                f"mode={self.mode!r})")
-
     def __call__(self, clean, noise, rng=None):
         sr = check_sr(self.sr)
         kinds = list(self.kinds)
@@ -390,7 +389,7 @@ def _room_rir(sr, rt60, rng, max_order):
     return np.asarray(room.rir[0][0], dtype=np.float64)
 
 
-class Reverb:
+class Reverb(_Augmentation):
     """Reverberate the clean speech with a simulated room impulse response.
 
     A shoebox room (3-10 m x 3-8 m x 2.4-4 m) with a random source and
@@ -444,10 +443,6 @@ class Reverb:
         self.rt60_range = rt60_range
         self.prob = prob
         self.max_order = max_order
-
-    def __repr__(self):
-        return (f"Reverb(sr={self.sr!r}, rt60_range={self.rt60_range!r}, prob={self.prob!r}, "
-                f"max_order={self.max_order!r})")
 
     def __call__(self, clean, noise, rng=None):
         sr = check_sr(self.sr)
