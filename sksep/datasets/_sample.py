@@ -16,42 +16,40 @@ the other packages hold only three distinct voices.
 from __future__ import annotations
 
 import functools
-import io
 from importlib import resources
-
-import numpy as np
-import pandas as pd
-import soundfile as sf
-from sklearn.utils import Bunch
+from pathlib import Path
 
 from .._validation import check_sr
-from ..exceptions import CorpusLayoutError
-from ._collection import AudioCollection
+from ._corpus import _read_collections, _read_manifest, _split
 
-__all__ = ["load_sample"]
+__all__ = ["load_sample", "sample_path"]
 
 SAMPLE_SR = 16000
 
-_SPEECH_COLUMNS = ["id", "speaker", "language", "split", "source", "source_path", "path",
-                   "licence"]
-_NOISE_COLUMNS = ["id", "kind", "split", "talkers", "source", "source_path", "path", "licence"]
+_WHAT = "the bundled sample"
+_HINT = "reinstall sksep or rebuild it with scripts/build_sample.py"
 
 
 def _sample_root():
     return resources.files(__package__).joinpath("data", "sample")
 
 
-@functools.lru_cache(maxsize=1)
-def _read_manifest():
-    root = _sample_root()
-    try:
-        text = root.joinpath("manifest.csv").read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CorpusLayoutError(
-            f"the bundled sample is missing its manifest ({root}/manifest.csv); "
-            "reinstall sksep or rebuild it with scripts/build_sample.py"
-        ) from exc
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+def sample_path():
+    """The folder of the bundled sample, for :func:`load_corpus` or a look at its files.
+
+    Returns
+    -------
+    path : pathlib.Path
+        ``sksep/datasets/data/sample`` inside the installed package: the FLAC
+        files, ``manifest.csv`` and ``ATTRIBUTION.md``.
+
+    Examples
+    --------
+    >>> from sksep.datasets import sample_path
+    >>> (sample_path() / "manifest.csv").is_file()
+    True
+    """
+    return Path(str(_sample_root()))
 
 
 @functools.lru_cache(maxsize=4)
@@ -60,55 +58,12 @@ def _read_sample(sr):
 
     Returns ``(speech, noise)`` collections holding all splits; callers copy.
     """
-    manifest = _read_manifest()
     root = _sample_root()
-    waves = []
-    for name in manifest["file"]:
-        try:
-            with root.joinpath(name).open("rb") as fh:
-                y, file_sr = sf.read(fh, dtype="float32")
-        except (FileNotFoundError, sf.LibsndfileError) as exc:
-            raise CorpusLayoutError(
-                f"the bundled sample file {name!r} is missing or unreadable: {exc}"
-            ) from exc
-        if file_sr != SAMPLE_SR or y.ndim != 1:
-            raise CorpusLayoutError(
-                f"the bundled sample file {name!r} is not 16 kHz mono "
-                f"(sr={file_sr}, shape={y.shape})"
-            )
-        waves.append(y)
-
-    meta = pd.DataFrame({
-        "id": [n.rsplit("/", 1)[-1].rsplit(".", 1)[0] for n in manifest["file"]],
-        "speaker": manifest["speaker"],
-        "language": manifest["language"],
-        "kind": manifest["kind"],
-        "split": manifest["split"],
-        "talkers": np.where(manifest["kind"] == "babble", manifest["speaker"], ""),
-        "source": manifest["source_package"],
-        "source_path": manifest["source_path"],
-        "path": [str(root.joinpath(n)) for n in manifest["file"]],
-        "licence": manifest["licence"],
-    })
-    out = []
-    for role, columns in (("speech", _SPEECH_COLUMNS), ("noise", _NOISE_COLUMNS)):
-        keep = np.flatnonzero(manifest["role"].to_numpy() == role)
-        coll = AudioCollection._from_parts(
-            [waves[i] for i in keep], SAMPLE_SR, meta.iloc[keep][columns]
-        )
-        out.append(coll if sr == SAMPLE_SR else coll.resample(sr))
-    return tuple(out)
-
-
-def _split(collection):
-    # fresh arrays and metadata, so that callers may modify what they get
-    parts = {}
-    for split in ("train", "test"):
-        sub = collection.where(split=split)
-        parts[split] = AudioCollection._from_parts(
-            [y.copy() for y in sub], sub.sr, sub.meta.copy()
-        )
-    return Bunch(**parts)
+    manifest = _read_manifest(root, what=_WHAT, hint=_HINT)
+    speech, noise = _read_collections(root, manifest, what=_WHAT, expected_sr=SAMPLE_SR)
+    if sr == SAMPLE_SR:
+        return speech, noise
+    return speech.resample(sr), noise.resample(sr)
 
 
 def load_sample(sr=None):
@@ -161,6 +116,7 @@ def load_sample(sr=None):
     See Also
     --------
     make_mixtures : mix speech and noise at given SNRs.
+    load_corpus : the same layout from any folder, e.g. the larger corpus.
 
     Notes
     -----
