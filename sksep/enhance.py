@@ -199,6 +199,112 @@ class SpeechEnhancer(BaseEstimator):
         self.sr_ = int(self.front_end_.sr)
         return self
 
+    def fit_stream(self, speech, noise, *, snr_db, n_items=None, augment=None,
+                   n_fit_items=32, valid=None, random_state=0, **dataset_params):
+        """Train on mixtures made on the fly from a speech and a noise corpus.
+
+        The counterpart of :meth:`fit` for corpora larger than memory: a
+        :class:`~sksep.models.MixingDataset` mixes (and optionally augments)
+        one utterance at a time and serves its frames to the network, so
+        memory does not grow with the corpus. The pipeline's middle steps
+        (context stacking, standardisation, anything between the front end
+        and the network) are fitted first on the features of the first
+        ``n_fit_items`` mixtures and then applied to every streamed mixture.
+
+        Parameters
+        ----------
+        speech, noise : AudioCollection, list of 1-D arrays or list of file paths
+            Clean utterances and noise recordings (paths are read lazily), as
+            for :class:`~sksep.models.MixingDataset`.
+        snr_db : float or sequence of float
+            SNRs in dB; each mixture draws one.
+        n_items : int or None, default=None
+            Mixtures per epoch; None makes one per utterance.
+        augment : callable or None, default=None
+            ``augment(clean, noise, rng) -> (clean, noise)``, e.g. a
+            :class:`sksep.datasets.Compose` of augmentations.
+        n_fit_items : int, default=32
+            Mixtures whose features fit the middle steps.
+        valid : tuple of (noisy, clean) or None, default=None
+            Fixed validation utterances (sequences of 1-D arrays). The network
+            reports ``valid_loss`` on them each epoch and its early stopping
+            watches it. None trains without validation (a stream has nothing
+            to split).
+        random_state : int, default=0
+            Seed of the mixing draws.
+        **dataset_params
+            Further :class:`~sksep.models.MixingDataset` parameters
+            (``buffer_size``, ``cache_files``, ``peak``).
+
+        Returns
+        -------
+        self : SpeechEnhancer
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sksep import SpeechEnhancer
+        >>> from sksep.features import STFTTransformer, ContextStacker, FrameStandardizer
+        >>> from sksep.models import DNN0Regressor
+        >>> rng = np.random.default_rng(0)
+        >>> speech = [rng.normal(0, 0.1, 8000).astype(np.float32) for _ in range(4)]
+        >>> noise = [rng.normal(0, 0.1, 20000).astype(np.float32)]
+        >>> enh = SpeechEnhancer(make_pipeline(
+        ...     STFTTransformer(n_fft=64, hop_length=32), ContextStacker(1), FrameStandardizer(),
+        ...     DNN0Regressor(module__hidden_dim=8, max_epochs=1, verbose=0)))
+        >>> enh = enh.fit_stream(speech, noise, snr_db=[0, 5], n_fit_items=2)
+        >>> enh.predict(speech[:1])[0].shape
+        (8000,)
+        """
+        from skorch.helper import predefined_split
+
+        from .models import MixingDataset
+
+        self._check_params()
+        if not isinstance(self.estimator, Pipeline) or len(self.estimator.steps) < 2:
+            raise ParameterError(
+                "fit_stream needs a Pipeline of a front end, optional middle steps and a "
+                f"network, got {type(self.estimator).__name__}"
+            )
+        if int(n_fit_items) < 1:
+            raise ParameterError(f"n_fit_items must be >= 1, got {n_fit_items!r}")
+        estimator = clone(self.estimator)
+        front_end = _front_end_of(estimator)
+        middle = Pipeline(estimator.steps[1:-1]) if len(estimator.steps) > 2 else None
+        net = estimator.steps[-1][1]
+        given_split = net.train_split
+        common = {"snr_db": snr_db, "target": self.target, "beta": self.beta,
+                  "lc_db": self.lc_db, "level_db": self.level_db, "n_items": n_items,
+                  "augment": augment, "random_state": random_state, **dataset_params}
+        plain = MixingDataset(speech, noise, front_end, **common)
+        sample = [plain.mixture(i) for i in range(min(int(n_fit_items), plain.n_items))]
+        front_end.fit(self._normalised([m[0] for m in sample]))
+        if middle is not None:
+            middle.fit([m[3] for m in sample])
+        dataset = MixingDataset(speech, noise, front_end, transform=middle, **common)
+        if valid is not None:
+            v_noisy, v_clean = valid
+            v_noisy = check_waveforms(v_noisy, name="valid noisy")
+            v_clean = check_waveforms(v_clean, name="valid clean")
+            _check_same_count(v_noisy, v_clean)
+            v_masks = self._targets(v_clean, [a - b for a, b in zip(v_noisy, v_clean)],
+                                    front_end)
+            v_feats = front_end.transform(self._normalised(v_noisy))
+            if middle is not None:
+                v_feats = middle.transform(v_feats)
+            net.set_params(train_split=predefined_split(
+                net.get_dataset(list(v_feats), list(v_masks))))
+        else:
+            net.set_params(train_split=None)
+        net.fit(dataset, None)
+        # the split served this fit only; the model keeps its given (saveable) setting
+        net.train_split = given_split
+        self.front_end_ = front_end
+        self.estimator_ = estimator
+        self.sr_ = int(front_end.sr)
+        return self
+
     def _checked(self, X):
         """``X`` as validated waveforms, once the enhancer is fitted and the rate matches."""
         check_is_fitted(self, "estimator_")

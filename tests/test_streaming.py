@@ -190,3 +190,57 @@ def test_augment_hook_and_bad_arguments(audio):
         MixingDataset(speech, [np.zeros(100, np.float32)], _front(), snr_db=0)
     with pytest.raises(ParameterError, match="snr_db"):
         MixingDataset(speech, noise, _front(), snr_db=[])
+
+
+def test_transform_hook_applies_fitted_middle_steps(audio):
+    from sksep.features import FrameStandardizer
+
+    speech, noise = audio
+    plain = MixingDataset(speech, noise, _front(), snr_db=0, n_items=4, random_state=0)
+    feats = [plain.mixture(i)[3] for i in range(4)]
+    middle = make_pipeline(ContextStacker(1), FrameStandardizer()).fit(feats)
+    ds = MixingDataset(speech, noise, _front(), snr_db=0, n_items=4, random_state=0,
+                       transform=middle)
+    served = ds.mixture(2)[3]
+    np.testing.assert_allclose(served, middle.transform([feats[2]])[0], rtol=1e-6)
+    assert served.shape[1] == 3 * 33
+    assert ds.frame_shape == (99,)
+    with pytest.raises(ParameterError, match="transform"):
+        MixingDataset(speech, noise, _front(), snr_db=0, transform="standardize")
+
+
+def test_enhancer_fit_stream_matches_its_pipeline_and_round_trips(audio, tmp_path):
+    import sksep
+    from sksep import SpeechEnhancer
+    from sksep.features import FrameStandardizer
+
+    speech, noise = audio
+    pipe = make_pipeline(_front(), ContextStacker(1), FrameStandardizer(),
+                         DNN0Regressor(module__hidden_dim=16, max_epochs=3, batch_size=32,
+                                       verbose=0, random_state=0))
+    enh = SpeechEnhancer(pipe)
+    rng = np.random.default_rng(5)
+    v_clean = speech[:2]
+    v_noisy = [c + 0.05 * rng.standard_normal(len(c)).astype(np.float32) for c in v_clean]
+    enh.fit_stream(speech, noise, snr_db=[0, 5], n_items=8, n_fit_items=4,
+                   valid=(v_noisy, v_clean), buffer_size=256)
+    # the standardiser was fitted on streamed features: unit variance on them
+    std = enh.estimator_.named_steps["framestandardizer"]
+    assert std.mean_.shape == (99,)
+    check = MixingDataset(speech, noise, _front(), snr_db=[0, 5], n_items=8, random_state=0,
+                          transform=enh.estimator_[1:-1])
+    stacked = np.concatenate([check.mixture(i)[3] for i in range(4)])
+    assert abs(float(stacked.mean())) < 0.05 and abs(float(stacked.std()) - 1) < 0.05
+    net = enh.estimator_.named_steps["dnn0regressor"]
+    assert len(net.history) == 3 and np.all(np.isfinite(net.history[:, "valid_loss"]))
+    assert pipe.steps[-1][1].__dict__.get("module_") is None  # the given pipeline is untouched
+    out = enh.predict(v_noisy)
+    assert [len(y) for y in out] == [len(y) for y in v_noisy]
+    path = sksep.save(enh, tmp_path / "stream.sksep")
+    again = sksep.load(path)
+    for a, b in zip(out, again.predict(v_noisy)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ParameterError, match="Pipeline"):
+        SpeechEnhancer(_front()).fit_stream(speech, noise, snr_db=0)
+    with pytest.raises(ParameterError, match="n_fit_items"):
+        enh.fit_stream(speech, noise, snr_db=0, n_fit_items=0)

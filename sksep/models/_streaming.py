@@ -186,6 +186,14 @@ class MixingDataset(torch.utils.data.IterableDataset):
         ``augment(clean, noise, rng) -> (clean, noise)``, applied to the clean
         utterance and the noise stretch before mixing; ``rng`` is the item's
         :class:`numpy.random.Generator`.
+    transform : fitted transformer or None, default=None
+        Applied to each mixture's features after context stacking, as the
+        middle steps of a pipeline would be (e.g. a fitted
+        :class:`~sksep.features.FrameStandardizer`, or a fitted
+        ``make_pipeline(ContextStacker(2), FrameStandardizer())`` with
+        ``context=0``). It takes and returns a list of
+        ``(n_frames, n_features)`` arrays.
+        :meth:`sksep.SpeechEnhancer.fit_stream` fits and sets it.
     buffer_size : int, default=8192
         Frames held in the shuffle buffer. Frames of about
         ``buffer_size / frames_per_utterance`` mixtures are shuffled together.
@@ -242,7 +250,7 @@ class MixingDataset(torch.utils.data.IterableDataset):
 
     def __init__(self, speech, noise, frontend, *, snr_db, context=0, target="irm", beta=0.5,
                  lc_db=-5.0, n_items=None, level_db=-25.0, peak=0.99, augment=None,
-                 buffer_size=8192, cache_files=16, random_state=0):
+                 transform=None, buffer_size=8192, cache_files=16, random_state=0):
         super().__init__()
         if not (hasattr(frontend, "power") and hasattr(frontend, "transform")
                 and hasattr(frontend, "sr")):
@@ -263,6 +271,11 @@ class MixingDataset(torch.utils.data.IterableDataset):
         if augment is not None and not callable(augment):
             raise ParameterError(f"augment must be None or a callable, got {augment!r}")
         self.augment = augment
+        if transform is not None and not hasattr(transform, "transform"):
+            raise ParameterError(
+                f"transform must be None or a fitted transformer, got {transform!r}"
+            )
+        self.transform = transform
         self.buffer_size = _check_int(buffer_size, "buffer_size", low=1)
         self.cache_files = _check_int(cache_files, "cache_files", low=0)
         if random_state is None:
@@ -338,7 +351,8 @@ class MixingDataset(torch.utils.data.IterableDataset):
         noisy, clean, noise : ndarray of shape (n_samples,), float32
             The mixture and its two parts (``noisy == clean + noise``).
         features : ndarray of shape (n_frames, n_features), float32
-            Features of the level-normalised mixture (context-stacked).
+            Features of the level-normalised mixture (context-stacked, then
+            passed through ``transform``).
         mask : ndarray of shape (n_frames, n_bins), float32
             Target mask.
         """
@@ -379,6 +393,8 @@ class MixingDataset(torch.utils.data.IterableDataset):
         feats = self._fitted_frontend.transform([x])
         if self.context:
             feats = ContextStacker(self.context).fit_transform(feats)
+        if self.transform is not None:
+            feats = self.transform.transform(feats)
         if self.target == "irm":
             mask = ideal_ratio_mask(clean, noise, self.frontend, beta=self.beta)
         else:
