@@ -13,21 +13,42 @@ import pandas as pd
 
 METRICS = ("stoi", "estoi", "pesq", "si_sdr")
 LABELS = {"stoi": "STOI", "estoi": "ESTOI", "pesq": "PESQ", "si_sdr": "SI-SDR"}
+CONDITIONS = ("matched", "unseen")
 
 
 def summarise(results):
-    """Mean of each metric (after, before, gain) per system and SNR."""
+    """Mean of each metric (after, before, gain) per system and SNR.
+
+    The plain columns average over all test mixtures. With a ``condition``
+    column in ``results``, the same means over the ``"matched"`` and the
+    ``"unseen"`` mixtures alone follow, suffixed ``_matched`` and ``_unseen``
+    (``n_matched``, ``stoi_gain_unseen`` ...; NaN where a condition has no
+    mixture).
+    """
     rows = []
     for (system, snr), g in results.groupby(["system", "snr_db"], sort=False):
         row = {"system": system, "snr_db": snr, "n": len(g)}
-        for m in METRICS:
-            row[m] = g[m].mean()
-            row[f"{m}_noisy"] = g[f"{m}_noisy"].mean()
-            # gain per utterance, averaged over the utterances both could score
-            row[f"{m}_gain"] = (g[m] - g[f"{m}_noisy"]).mean()
-            row[f"{m}_nan"] = int(g[m].isna().sum())
+        row.update(_means(g))
+        if "condition" in g.columns:
+            for cond in CONDITIONS:
+                part = g[g["condition"] == cond]
+                row[f"n_{cond}"] = len(part)
+                for col, value in _means(part).items():
+                    if not col.endswith("_nan"):
+                        row[f"{col}_{cond}"] = value
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _means(g):
+    out = {}
+    for m in METRICS:
+        out[m] = g[m].mean() if len(g) else np.nan
+        out[f"{m}_noisy"] = g[f"{m}_noisy"].mean() if len(g) else np.nan
+        # gain per utterance, averaged over the utterances both could score
+        out[f"{m}_gain"] = (g[m] - g[f"{m}_noisy"]).mean() if len(g) else np.nan
+        out[f"{m}_nan"] = int(g[m].isna().sum())
+    return out
 
 
 def _oracle_for(system, extras):
@@ -83,13 +104,88 @@ def _snr_table(summary, snr, order):
     return head + "\n".join(lines) + "\n"
 
 
-def _kind_table(results, extras, order, snr):
+def _condition_table(summary, snr, order):
+    """STOI and PESQ gains on matched and on unseen noise, side by side, at one SNR."""
+    s = summary[summary.snr_db == snr].set_index("system")
+    head = (
+        "| system | matched: STOI gain | matched: PESQ gain "
+        "| unseen: STOI gain | unseen: PESQ gain |\n"
+        "| --- | --- | --- | --- | --- |\n"
+    )
+    first = s.iloc[0]
+    lines = [
+        "| noisy input (STOI, PESQ) | "
+        + " | ".join(
+            f"{_fmt(first[f'stoi_noisy_{c}'])} | {_fmt(first[f'pesq_noisy_{c}'], 2)}"
+            for c in CONDITIONS
+        )
+        + " |"
+    ]
+    for name in order:
+        if name not in s.index or name == "unprocessed":
+            continue
+        r = s.loc[name]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(
+                f"{_fmt(r[f'stoi_gain_{c}'], signed=True)} | {_fmt(r[f'pesq_gain_{c}'], 2, True)}"
+                for c in CONDITIONS
+            )
+            + " |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def _condition_section(summary, extras, order, snrs, snr0, heldout):
+    """The matched-versus-unseen part of the report (Markdown lines)."""
+    held = ", ".join(heldout)
+    md = ["## Matched and unseen noise", ""]
+    if not heldout or "n_unseen" not in summary.columns:
+        return md + ["No noise kind was held out of training in this run.", ""]
+    md += [
+        f"The networks never heard **{held}** in training: its training recordings were "
+        "dropped. Each test mixture is **matched** (its noise kind was in training, in other "
+        f"recordings) or **unseen** ({held}). The tables give the mean gains over the mixtures "
+        "of each condition alone; the noisy-input row gives the input's STOI and PESQ there. "
+        "Unseen is one kind only, so a difference between the two column groups mixes not "
+        "having heard the kind with how the mixtures themselves differ (the noise kinds, and "
+        "which test utterances drew them); the baselines and oracle masks learn nothing from "
+        "the training noise, so their difference between the groups shows the second part "
+        "alone.",
+        "",
+    ]
+    nets = [n for n in order if extras.get(n, {}).get("kind") == "network"]
+    at0 = summary[summary.snr_db == snr0].set_index("system")
+    nets = [n for n in nets if n in at0.index]
+    if nets:
+        best = max(nets, key=lambda n: at0.loc[n, "stoi"])
+        r = at0.loc[best]
+        md += [
+            f"At {snr0:g} dB the best network by STOI on all test mixtures, {best}, gains STOI "
+            f"{_fmt(r.stoi_gain_matched, signed=True)} on matched and "
+            f"{_fmt(r.stoi_gain_unseen, signed=True)} on unseen noise, PESQ "
+            f"{_fmt(r.pesq_gain_matched, 2, True)} and {_fmt(r.pesq_gain_unseen, 2, True)}.",
+            "",
+        ]
+    for snr in snrs:
+        r = summary[summary.snr_db == snr].iloc[0]
+        md += [
+            f"### {snr:g} dB ({int(r.n_matched)} matched, {int(r.n_unseen)} unseen test "
+            "mixtures)",
+            "",
+            _condition_table(summary, snr, order),
+        ]
+    return md
+
+
+def _kind_table(results, extras, order, snr, heldout=()):
     """STOI gain per test noise kind at one SNR: where the methods help and where not."""
     at = results[results.snr_db == snr]
     kinds = sorted(at.noise_kind.dropna().unique())
     if not kinds:
         return ""
-    head = "| system | " + " | ".join(kinds) + " |\n| --- |" + " --- |" * len(kinds) + "\n"
+    names = [f"{k} (unseen)" if k in heldout else k for k in kinds]
+    head = "| system | " + " | ".join(names) + " |\n| --- |" + " --- |" * len(kinds) + "\n"
     rows = []
     noisy = at[at.system == order[0]].groupby("noise_kind")["stoi_noisy"].mean()
     rows.append("| noisy input (STOI) | " + " | ".join(f"{noisy.get(k, np.nan):.3f}" for k in kinds)
@@ -169,6 +265,9 @@ def write_report(out, results, extras, test, example, settings, *, cache, quick,
             " for the real comparison.",
             "",
         ]
+    heldout = tuple(getattr(settings, "heldout_kinds", ()))
+    held = ", ".join(heldout)
+    snr0 = 0.0 if 0.0 in snrs else snrs[len(snrs) // 2]
     md += [
         "Generated by `sksep compare" + (" --quick" if quick else "") + "` "
         "(the README's `make analysis`) on "
@@ -176,8 +275,9 @@ def write_report(out, results, extras, test, example, settings, *, cache, quick,
         f"Python {platform.python_version()}, {platform.machine()}.",
         "",
         "Every network is trained once on mixtures of the bundled sample's training split "
-        f"(SNR drawn from {', '.join(f'{s:g}' for s in settings.snrs)} dB per mixture) "
-        "and scored on the **speaker-disjoint and noise-disjoint test split**, every test "
+        f"(SNR drawn from {', '.join(f'{s:g}' for s in settings.snrs)} dB per mixture)"
+        + (f", **without the noise kind held out of training: {held}**" if heldout else "")
+        + ", and scored on the **speaker-disjoint and noise-disjoint test split**, every test "
         "utterance at every SNR. Gains are per-utterance differences to the noisy input, "
         "averaged. PESQ is narrow-band MOS-LQO "
         "(ITU-T P.862.1 mapping; `sksep.metrics.mos_lqo_to_raw` gives raw P.862). "
@@ -186,19 +286,28 @@ def write_report(out, results, extras, test, example, settings, *, cache, quick,
         "",
         "## Checks",
         "",
+        "On all test mixtures (matched and unseen noise together):",
+        "",
         *(_checks(summary, extras) or ["- no network was trained in this run"]),
+        "",
+        *_condition_section(summary, extras, order, snrs, snr0, heldout),
+        "## All test mixtures",
+        "",
+        "Means over every test mixture at each SNR, matched and unseen noise together "
+        "(the section above splits them).",
         "",
     ]
     for snr in snrs:
-        md += [f"## {snr:g} dB", "", _snr_table(summary, snr, order)]
-    snr0 = 0.0 if 0.0 in snrs else snrs[len(snrs) // 2]
+        md += [f"### {snr:g} dB", "", _snr_table(summary, snr, order)]
     md += [
         f"## STOI gain by test noise kind at {snr0:g} dB",
         "",
         "The test noises are recordings never heard in training, of kinds that the training "
-        "noises also have (except where a kind exists only in one split).",
+        "noises also have (except where a kind exists only in one split)"
+        + (f"; {held} was held out of training altogether (unseen)" if heldout else "")
+        + ".",
         "",
-        _kind_table(results, extras, order, snr0),
+        _kind_table(results, extras, order, snr0, heldout),
     ]
     md += [
         "## The original project's results (a different corpus)",
@@ -223,6 +332,8 @@ def write_report(out, results, extras, test, example, settings, *, cache, quick,
         "```json",
         json.dumps(dataclasses.asdict(settings), indent=2, default=str),
         "```",
+        "",
+        "Held out of training (`heldout_kinds`): " + (held or "nothing") + ".",
         "",
         f"Networks trained: {', '.join(nets) or 'none'}. Time per system (seconds): "
         + ", ".join(f"{n}: {s}" for n, s in seconds.items() if s is not None)
@@ -312,7 +423,8 @@ def _figures(out, summary, extras, test, example, settings, cache, order):
             ax.set_xlabel("epoch")
             ax.set_ylabel("MSE")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
+            if ax.get_legend_handles_labels()[0]:  # a front end with no network trained: none
+                ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out / "training_curves.png", dpi=110)
         plt.close(fig)

@@ -3,8 +3,11 @@
 This is the project's main job (``sksep compare``, ``examples/compare_models.py``).
 It trains DNN_0, DNN_1, CNN_0 and CNN_1 on STFT and on cochleagram features,
 once each, on mixtures of the bundled sample's training split at several SNRs
-together; scores them on the speaker- and noise-disjoint test split at each SNR
-beside the non-learned baselines and the oracle masks; and writes the report to
+together, leaving out the noise kinds held out of training
+(``ComparisonSettings.heldout_kinds``); scores them on the speaker- and
+noise-disjoint test split at each SNR beside the non-learned baselines and the
+oracle masks, each test mixture labelled ``matched`` (a kind heard in training,
+in other recordings) or ``unseen`` (a held-out kind); and writes the report to
 ``analysis/`` (tables, figures, audio examples).
 
 Work is cached per system under ``cache_dir`` (one CSV of per-utterance scores,
@@ -28,6 +31,7 @@ import pandas as pd
 from ._atomic import atomic_path, atomic_write_text
 from ._report import slug as _slug
 from ._report import write_report
+from .exceptions import ParameterError
 
 __all__ = ["ComparisonSettings", "run_comparison", "QUICK", "FULL"]
 
@@ -75,6 +79,17 @@ class ComparisonSettings:
         Use only the first test utterances (quick runs).
     random_state : int
         Seed of mixing, weight initialisation and shuffling.
+    heldout_kinds : tuple of str, default=("music",)
+        Noise kinds left out of training: their training recordings are
+        dropped, so the networks never hear them. The test mixtures keep every
+        kind; those with a held-out kind are the ``"unseen"`` condition, the
+        others ``"matched"`` (a kind heard in training, in other recordings).
+        Music (music on hold) is the default, in FULL and QUICK alike: it is
+        the one kind of the bundled sample with several recordings in both
+        splits (6 for training, 4 for testing), so training keeps five kinds
+        and the unseen condition has a share of the test mixtures (about two
+        in five) rather than a handful. A single string means that one kind;
+        ``()`` holds nothing out (every test mixture is then matched).
     """
 
     sr: int = 8000
@@ -90,6 +105,16 @@ class ComparisonSettings:
     network_params: dict = field(default_factory=dict)
     n_test_utterances: int | None = None
     random_state: int = 0
+    heldout_kinds: tuple = ("music",)
+
+    def __post_init__(self):
+        kinds = self.heldout_kinds
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds or ())
+        if not all(isinstance(k, str) and k for k in kinds):
+            raise ParameterError(
+                f"heldout_kinds must be noise kind names (strings), got {self.heldout_kinds!r}"
+            )
+        object.__setattr__(self, "heldout_kinds", kinds)
 
     def key(self):
         """Short hash of the settings: results cached under it are reused."""
@@ -202,10 +227,32 @@ def _baselines(settings):
 
 # -- data ---------------------------------------------------------------------------
 def make_data(settings):
-    """Training and test mixtures of the bundled sample (speaker- and noise-disjoint)."""
+    """Training and test mixtures of the bundled sample (speaker- and noise-disjoint).
+
+    The training mixtures use only the noise recordings whose kind is not in
+    ``settings.heldout_kinds``; the test mixtures use every test recording.
+
+    Raises
+    ------
+    ParameterError
+        If a held-out kind is not a kind of the training noise, or if holding
+        them out leaves no training noise.
+    """
     from .datasets import load_sample, make_mixtures
 
     speech, noise = load_sample(sr=settings.sr)
+    kinds = noise.train.column("kind").astype(str)
+    unknown = sorted(set(settings.heldout_kinds) - set(kinds))
+    if unknown:
+        raise ParameterError(
+            f"heldout_kinds={settings.heldout_kinds!r}: {unknown} not among the training "
+            f"noise kinds {sorted(set(kinds))}"
+        )
+    train_noise = noise.train.take(np.flatnonzero(~np.isin(kinds, settings.heldout_kinds)))
+    if not len(train_noise):
+        raise ParameterError(
+            f"heldout_kinds={settings.heldout_kinds!r} leaves no training noise"
+        )
     train_speech = speech.train
     if settings.n_train_utterances is not None:
         # every k-th utterance, so that all training speakers stay in
@@ -213,7 +260,7 @@ def make_data(settings):
         train_speech = train_speech[::step][: settings.n_train_utterances]
     train = make_mixtures(
         train_speech,
-        noise.train,
+        train_noise,
         snr_db=list(settings.snrs),
         n_mixtures=settings.mixtures_per_utterance * len(train_speech),
         random_state=settings.random_state,
@@ -257,8 +304,22 @@ def _score(test, estimates, settings, n_jobs):
     )
     table.insert(0, "snr_db", test.snr_db)
     table.insert(1, "utterance_id", test.meta["utterance_id"].to_numpy())
-    table.insert(2, "noise_kind", test.meta["noise_kind"].to_numpy())
+    kinds = test.meta["noise_kind"].to_numpy()
+    table.insert(2, "noise_kind", kinds)
+    table.insert(3, "condition", conditions(kinds, settings.heldout_kinds))
     return table
+
+
+def conditions(noise_kinds, heldout_kinds):
+    """``"unseen"`` where the noise kind was held out of training, else ``"matched"``.
+
+    Examples
+    --------
+    >>> conditions(["music", "babble"], ("music",)).tolist()
+    ['unseen', 'matched']
+    """
+    unseen = np.isin(np.asarray(noise_kinds, dtype=str), list(heldout_kinds))
+    return np.where(unseen, "unseen", "matched").astype(object)
 
 
 def _history(enhancer):
@@ -330,6 +391,12 @@ def run_comparison(
         f"data: {len(train)} training mixtures ({train.noisy.duration / 60:.1f} min), "
         f"{len(test)} test mixtures ({test.noisy.duration / 60:.1f} min) "
         f"at SNRs {list(settings.snrs)}"
+    )
+    unseen = conditions(test.meta["noise_kind"], settings.heldout_kinds) == "unseen"
+    log(
+        f"held out of training: {list(settings.heldout_kinds) or 'nothing'}; training noise "
+        f"kinds {sorted(set(train.meta['noise_kind']))}; test mixtures {int((~unseen).sum())} "
+        f"matched, {int(unseen.sum())} unseen"
     )
 
     from joblib import Memory
