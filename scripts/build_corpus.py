@@ -391,8 +391,8 @@ def finish_speech(clips, split, author, licence):
 
 
 def prompt_speech(root, scale):
-    """festvox-ru and asterisk voices; returns picked clips, left-over pools, report rows."""
-    picked, pools, report = [], {}, []
+    """festvox-ru and asterisk voices; returns picked clips and left-over pools."""
+    picked, pools = [], {}
     for speaker, pkgs, target, split in SPEECH_SOURCES:
         pkgs = [p for p in pkgs if (root / p).is_dir()]
         if not pkgs:
@@ -411,10 +411,9 @@ def prompt_speech(root, scale):
             c.y = normalise(c.y, SPEECH_RMS_DB)
         picked += chosen
         pools[speaker] = (split, rest)
-        report.append((speaker, "+".join(pkgs), len(cands), n_bad, chosen))
         log(f"  {speaker:14s} {'+'.join(pkgs)}: {len(cands)} usable, {n_bad} rejected, "
             f"{len(chosen)} picked ({sum(c.duration for c in chosen) / MIN:.1f} min)")
-    return picked, pools, report
+    return picked, pools
 
 
 def fish_speech(root, scale):
@@ -777,10 +776,10 @@ def summary(rows):
     return lines
 
 
-def build(root, versions, scale):
+def build(root, scale):
     """All speech and noise clips from the packages unpacked under ``root``."""
     log("speech:")
-    speech, pools, _ = prompt_speech(root, scale)
+    speech, pools = prompt_speech(root, scale)
     fish, fish_pools = fish_speech(root, scale)
     speech += fish
     pools.update(fish_pools)
@@ -820,7 +819,7 @@ def main(argv=None):
         for pkg in args.packages:
             versions.update(unpack([pkg], debs, root))
             log(f"unpacked {pkg} {versions[pkg]}")
-        speech, noise = build(root, versions, args.scale)
+        speech, noise = build(root, args.scale)
         names = [f"{c.speaker}_{c.language}_{c.name}" for c in speech]
         names += [f"{c.kind}_{c.split}_{c.name}" for c in noise]
         dupes = sorted({n for n in names if names.count(n) > 1})
