@@ -306,3 +306,33 @@ def test_scorers_in_cross_validate_and_grid_search(speech, noisy):
     assert scores[0] == pytest.approx(np.mean([si_sdr(c, n) for c, n in zip(y, X, strict=True)]),
                                       abs=0.05)
     assert search.best_params_ == {"prop_decrease": [0.0, 1.0][int(np.argmax(scores))]}
+
+
+def test_one_scorer_for_several_metrics_predicts_once(speech, noisy):
+    class Counting(SpectralGating):
+        calls = 0
+
+        def predict(self, X):
+            type(self).calls += 1
+            return super().predict(X)
+
+    X = [y[: 2 * SR] for y in noisy] * 2
+    y = [s[: 2 * SR] for s in speech] * 2
+    both = make_metric_scorer(["stoi", "pesq"])
+    assert repr(both) == "make_metric_scorer(('stoi', 'pesq'))"
+    gate = Counting(sr=SR).fit(X)
+    values = both(gate, X, y)
+    assert Counting.calls == 1 and set(values) == {"stoi", "pesq"}
+    assert values["stoi"] == pytest.approx(stoi_scorer(gate, X, y), rel=1e-12)
+    assert values["pesq"] == pytest.approx(pesq_scorer(gate, X, y), rel=1e-12)
+    Counting.calls = 0
+    search = GridSearchCV(Counting(sr=SR), {"prop_decrease": [0.0, 1.0]}, cv=KFold(2),
+                          scoring=both, refit="stoi").fit(X, y)
+    # 2 candidates x 2 folds: one predict per fold for both metrics (plus none for refit)
+    assert Counting.calls == 4
+    assert np.isfinite(search.cv_results_["mean_test_pesq"]).all()
+    best = int(np.argmax(search.cv_results_["mean_test_stoi"]))
+    assert search.best_params_["prop_decrease"] == [0.0, 1.0][best]
+    for bad in ([], ["stoi", "stoi"], ["stoi", "mos"], 3):
+        with pytest.raises(ParameterError):
+            make_metric_scorer(bad)
