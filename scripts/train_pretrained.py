@@ -55,6 +55,7 @@ def build_enhancer(args):
         CochleagramTransformer,
         ContextStacker,
         FrameStandardizer,
+        NoiseAwareFeatures,
         STFTTransformer,
     )
     from sksep.models import CNN0Regressor, CNN1Regressor, DNN0Regressor, DNN1Regressor
@@ -67,6 +68,9 @@ def build_enhancer(args):
               "batch_size": args.batch_size, "lr": args.lr,
               "callbacks__lr_scheduler__gamma": args.lr_decay}
     steps = [("frontend", front)]
+    if args.noise_aware != "none":
+        steps.append(("noise_aware", NoiseAwareFeatures(quantile=args.noise_quantile,
+                                                        mode=args.noise_aware)))
     if args.network in ("dnn0", "dnn1"):
         if args.context:
             steps.append(("context", ContextStacker(args.context)))
@@ -201,6 +205,9 @@ def parse_args(argv):
     p.add_argument("--hidden", type=int, default=512, help="hidden width of the DNNs")
     p.add_argument("--layers", type=int, default=3, help="hidden layers of the DNNs")
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--noise-aware", choices=["none", "append", "subtract"], default="none",
+                   help="give each frame the utterance's noise-floor estimate (NoiseAwareFeatures)")
+    p.add_argument("--noise-quantile", type=float, default=0.1)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--items-per-epoch", type=int, default=1500,
                    help="mixtures made per epoch (fresh draws every epoch)")
@@ -217,6 +224,8 @@ def parse_args(argv):
     p.add_argument("--test-utterances", type=int, default=24,
                    help="test utterances per noise kind (split evenly over the test speakers)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads (default: torch's choice; 1 is faster on a busy machine)")
     p.add_argument("-v", "--verbose", action="store_true", help="print skorch's epoch table")
     return p.parse_args(argv)
 
@@ -229,7 +238,8 @@ def main(argv=None):
     import sksep
     from sksep.datasets import make_mixtures
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.threads:
+        torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     speech, noise = load_data(args)
     print(f"corpus: {len(speech.train)} training utterances "

@@ -72,13 +72,14 @@ def _estimator_allowlist():
         FrameStandardizer,
         GFCCTransformer,
         MFCCTransformer,
+        NoiseAwareFeatures,
         STFTTransformer,
     )
     from .models import CNN0Regressor, CNN1Regressor, DNN0Regressor, DNN1Regressor
 
     classes = [
         SpeechEnhancer, Pipeline, FeatureUnion, STFTTransformer, CochleagramTransformer,
-        MFCCTransformer, GFCCTransformer, ContextStacker, FrameStandardizer,
+        MFCCTransformer, GFCCTransformer, ContextStacker, FrameStandardizer, NoiseAwareFeatures,
         DNN0Regressor, DNN1Regressor, CNN0Regressor, CNN1Regressor,
     ]
     return {_public_name(c): c for c in classes}

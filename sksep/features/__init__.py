@@ -21,6 +21,7 @@ from ._gammatone import (
     gammatone_filterbank,
     resynthesize,
 )
+from ._noise_aware import NoiseAwareFeatures
 from ._standardize import FrameStandardizer
 from ._stft import STFTTransformer
 
@@ -33,6 +34,7 @@ __all__ = [
     "FrontEnd",
     "GFCCTransformer",
     "MFCCTransformer",
+    "NoiseAwareFeatures",
     "STFTTransformer",
     "cache_features",
     "erb_centre_freqs",
