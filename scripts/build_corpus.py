@@ -50,6 +50,12 @@ Noise (``kind`` column):
   ``sound-theme-freedesktop`` (``audio-channel-*``) and its test signal are
   left out, and so are files its copyright file does not list.
 
+The bundled sample's test split stays unheard: every source file that the
+sample's test split uses (its noise recordings and the utterances of its test
+babble, read from the sample's ``manifest.csv``) is put in this corpus's test
+split or left out of training (speech and babble), so a model trained here can
+still be scored on the sample's test split.
+
 Usage::
 
     python scripts/build_corpus.py                       # ~/.cache/sksep/corpus
@@ -93,6 +99,8 @@ SEED = 20240916
 MIN = 60.0
 MAX_PIECE_S = 20.0
 TEST_SHARE = 0.25
+SAMPLE_MANIFEST = (Path(__file__).resolve().parents[1] / "sksep" / "datasets" / "data"
+                   / "sample" / "manifest.csv")
 
 # (speaker, packages, target seconds, split); asterisk/festvox cleaned as in build_sample
 SPEECH_SOURCES = [
@@ -176,19 +184,32 @@ def sonic_pi_kind(name):
     return kinds.get(prefix, "instrument")
 
 
-def split_sources(names, rng, test_share=TEST_SHARE):
+def sample_test_sources(manifest=SAMPLE_MANIFEST):
+    """Source paths (inside their packages) that the bundled sample's test split uses."""
+    import csv
+
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "test"]
+    return {part.split(":")[-1] for r in rows for part in r["source_path"].split(";") if part}
+
+
+def split_sources(names, rng, test_share=TEST_SHARE, force_test=()):
     """Assign each source recording to ``train`` or ``test``, about ``test_share`` to test.
 
     The names are sorted before a seeded shuffle, so the result depends on the
     set of names and ``rng`` only. One recording never lands in both splits; a
     single recording goes to train, two or more give at least one to each.
+    Names in ``force_test`` go to test whatever the draw (and count towards
+    the test share); if that would leave no training recording they are
+    still all test.
     """
     names = sorted(set(names))
+    forced = {n for n in names if n in set(force_test)}
     if len(names) < 2:
-        return {n: "train" for n in names}
+        return {n: ("test" if n in forced else "train") for n in names}
     n_test = min(max(1, int(round(test_share * len(names)))), len(names) - 1)
-    order = rng.permutation(len(names))
-    test = {names[i] for i in order[:n_test]}
+    order = [names[i] for i in rng.permutation(len(names)) if names[i] not in forced]
+    test = forced | set(order[: max(0, n_test - len(forced))])
     return {n: ("test" if n in test else "train") for n in names}
 
 
@@ -405,6 +426,9 @@ def prompt_speech(root, scale):
                 c.author, c.licence = bs.LICENCES[pkg]
             cands += keep
             n_bad += len(rejects)
+        if split == "train":  # utterances inside the sample's test babble stay out of training
+            held = sample_test_sources()
+            cands = [c for c in cands if c.source_path not in held]
         chosen, rest = take(cands, target * scale, rng_for(speaker))
         for c in chosen:
             c.split = split
@@ -520,8 +544,11 @@ def sonic_pi_noise(root):
     for f in sorted(base.glob("usr/share/sonic-pi/samples/*.flac")):
         by_kind.setdefault(sonic_pi_kind(f.stem), []).append(f)
     clips = []
+    held = sample_test_sources()
     for kind, files in sorted(by_kind.items()):
-        splits = split_sources([f.stem for f in files], rng_for(f"sonic-pi-{kind}"))
+        force = [f.stem for f in files if str(f.relative_to(base)) in held]
+        splits = split_sources([f.stem for f in files], rng_for(f"sonic-pi-{kind}"),
+                               force_test=force)
         for split in ("train", "test"):
             chosen = [f for f in files if splits[f.stem] == split]
             if not chosen:
@@ -546,7 +573,9 @@ def moh_noise(root):
     if not base.is_dir():
         return []
     tracks = sorted(base.glob("usr/share/asterisk/moh/*.g722"))
-    splits = split_sources([t.stem for t in tracks], rng_for("music"))
+    held = sample_test_sources()
+    splits = split_sources([t.stem for t in tracks], rng_for("music"),
+                           force_test=[t.stem for t in tracks if str(t.relative_to(base)) in held])
     piece = int(MAX_PIECE_S * SR)
     clips = []
     for t in tracks:
@@ -565,9 +594,12 @@ def babble_noise(pools, scale):
     """Babble per split from the left-over utterances of that split's speakers (each used once)."""
     clips = []
     n = int(BABBLE_PIECE_S * SR)
+    held = sample_test_sources()  # utterances of the sample's test babble: never in training
     for split, count in BABBLE.items():
         rng = rng_for(f"babble-{split}")
-        groups = {s: list(rest) for s, (sp, rest) in sorted(pools.items()) if sp == split and rest}
+        groups = {s: [c for c in rest if split == "test" or c.source_path not in held]
+                  for s, (sp, rest) in sorted(pools.items()) if sp == split and rest}
+        groups = {s: g for s, g in groups.items() if g}
         speakers = sorted(groups)
         made, n_pieces = 0, max(1, int(round(count * scale))) if speakers else 0
         for k in range(n_pieces):

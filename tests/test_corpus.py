@@ -169,6 +169,16 @@ def test_noise_split_is_recording_disjoint_and_seeded(bc):
     assert bc.split_sources(["one"], np.random.default_rng(0)) == {"one": "train"}
     assert sorted(bc.split_sources(["a", "b"], np.random.default_rng(0)).values()) == [
         "test", "train"]
+    # recordings the bundled sample tests on are forced to test, within the same share
+    forced = bc.split_sources(names, np.random.default_rng(0), force_test=["rec03", "rec07"])
+    assert forced["rec03"] == forced["rec07"] == "test"
+    assert sum(v == "test" for v in forced.values()) == 5
+
+
+def test_the_sample_test_sources_are_never_corpus_training_sources(bc):
+    held = bc.sample_test_sources()
+    assert "usr/share/sonic-pi/samples/ambi_dark_woosh.flac" in held
+    assert all(":" not in p and ";" not in p for p in held)
 
 
 def test_klettres_join_lengths_and_gaps(bc):
