@@ -205,22 +205,22 @@ def parse_args(argv):
     p.add_argument("--sr", type=int, default=16000)
     p.add_argument("--n-fft", type=int, default=512)
     p.add_argument("--hop-length", type=int, default=256)
-    p.add_argument("--context", type=int, default=5, help="frames of context on each side")
+    p.add_argument("--context", type=int, default=2, help="frames of context on each side")
     p.add_argument("--hidden", type=int, default=512, help="hidden width of the DNNs")
     p.add_argument("--layers", type=int, default=3, help="hidden layers of the DNNs")
     p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--noise-aware", choices=["none", "append", "subtract"], default="none",
+    p.add_argument("--noise-aware", choices=["none", "append", "subtract"], default="append",
                    help="give each frame the utterance's noise-floor estimate (NoiseAwareFeatures)")
     p.add_argument("--noise-quantile", type=float, default=0.1)
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--items-per-epoch", type=int, default=1500,
+    p.add_argument("--items-per-epoch", type=int, default=1000,
                    help="mixtures made per epoch (fresh draws every epoch)")
     p.add_argument("--patience", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--lr-decay", type=float, default=0.95, help="lr factor per epoch")
-    p.add_argument("--snr-min", type=int, default=-10)
-    p.add_argument("--snr-max", type=int, default=10)
+    p.add_argument("--lr-decay", type=float, default=0.97, help="lr factor per epoch")
+    p.add_argument("--snr-min", type=int, default=-5)
+    p.add_argument("--snr-max", type=int, default=5)
     p.add_argument("--augment", choices=["all", "none"], default="all")
     p.add_argument("--synthetic-prob", type=float, default=0.3)
     p.add_argument("--reverb-prob", type=float, default=0.2)
