@@ -13,6 +13,15 @@ training mixtures; 43 test utterances of an unseen speaker in unseen noise, each
 at -5, 0 and 5 dB; the noise re-scaled to the drawn SNR after augmenting): small,
 noisy evidence. Without augmentation that model's STOI gain over the noisy input
 was +0.0037 / +0.0191 / +0.0171 at -5 / 0 / 5 dB.
+
+On the larger corpus (``scripts/train_pretrained.py``, 16 kHz, streamed,
+scored on held-out speakers and four noise kinds never heard in training),
+``Compose([RandomGain(-10, 10), SpectralTilt(target="both"),
+SyntheticNoise(prob=0.3, mode="add"), Reverb(prob=0.2, max_order=3)])`` gave
+an unseen-kind STOI gain of +0.010 / +0.009 / +0.003 against +0.016 / +0.013 /
++0.002 for the same command without augmentation (one seeded run each; the
+augmented run's early stopping kept an earlier epoch). See the pretrained
+model card in the user guide.
 """
 
 import inspect
