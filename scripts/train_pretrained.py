@@ -251,6 +251,10 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
+    enhancer = None
+    if args.evaluate is not None:
+        enhancer = sksep.load(args.evaluate)
+        args.sr = enhancer.sr_  # score at the model's rate; the corpus is decoded once, at it
     speech, noise = load_data(args)
     print(f"corpus: {len(speech.train)} training utterances "
           f"({sum(speech.train.durations) / 60:.1f} min, speakers "
@@ -258,11 +262,7 @@ def main(argv=None):
           f"training noise kinds {', '.join(sorted(set(noise.train.meta['kind'])))}; "
           f"test speakers {', '.join(sorted(set(speech.test.column('speaker'))))}", flush=True)
 
-    if args.evaluate is not None:
-        enhancer = sksep.load(args.evaluate)
-        if enhancer.sr_ != args.sr:
-            speech, noise = (load_data(argparse.Namespace(**{**vars(args), "sr": enhancer.sr_})))
-    else:
+    if enhancer is None:
         enhancer = build_enhancer(args)
         # a fixed validation set: training speakers, training noise, other draws
         valid = make_mixtures(speech.train, noise.train,
