@@ -27,7 +27,7 @@ def test_trains_from_the_stream_scores_every_test_kind_and_saves(script, tmp_pat
     argv = ["--corpus", "sample", "--sr", "8000", "--n-fft", "128", "--hop-length", "64",
             "--hidden", "16", "--layers", "1", "--context", "1", "--epochs", "2",
             "--items-per-epoch", "6", "--valid-utterances", "3", "--test-utterances", "2",
-            "--augment", "all", "--reverb-prob", "0.5", "-o", str(out), "--report", str(report)]
+            "--augment", "all", "--reverb-prob", "0.5", "--weight-decay", "0", "-o", str(out), "--report", str(report)]
     status = script.main(argv)
     text = capsys.readouterr().out
     # the sample has no unseen kinds, so the card's checks cannot pass: exit status 1
@@ -46,12 +46,13 @@ def test_trains_from_the_stream_scores_every_test_kind_and_saves(script, tmp_pat
     assert model.sr_ == 8000
     net = model.estimator_.steps[-1][1]
     assert len(net.history_) == 2 and "valid_loss" in net.history_[-1]
+    assert net.optimizer_.param_groups[0]["weight_decay"] == 0
     # --evaluate rescoring the saved model reproduces the numbers; --trained-kinds relabels
-    again = tmp_path / "again.csv"
+    again, gap = tmp_path / "again.csv", tmp_path / "gap.csv"
     # (no --sr: the corpus is read at the saved model's 8 kHz)
     script.main(["--corpus", "sample", "--test-utterances", "2",
                  "--evaluate", str(out), "--report", str(again),
-                 "--trained-kinds", "ambience,babble"])
+                 "--trained-kinds", "ambience,babble", "--gap", str(gap)])
     rescored = pd.read_csv(again)
     assert set(rescored.loc[rescored["condition"] == "matched", "kind"]) == {"ambience", "babble"}
     assert set(rescored.loc[rescored["condition"] == "unseen", "kind"]) == kinds - {
@@ -60,6 +61,15 @@ def test_trains_from_the_stream_scores_every_test_kind_and_saves(script, tmp_pat
     pd.testing.assert_frame_equal(
         rescored.drop(columns="condition").sort_values(key).reset_index(drop=True),
         table.drop(columns="condition").sort_values(key).reset_index(drop=True))
+    # --gap: {training, test} speakers x {training, test} recordings of the matched kinds
+    cells = pd.read_csv(gap)
+    assert len(cells) == 12 and (cells["n"] == 2).all()
+    assert set(map(tuple, cells[["speakers", "noise_recordings"]].to_numpy())) == {
+        ("train", "train"), ("train", "test"), ("test", "train"), ("test", "test")}
+    assert (cells["oracle_stoi_gain"] > 0).all()
+    # (the CSV is rounded to 3 decimals)
+    assert np.allclose(cells["oracle_fraction"] * cells["oracle_stoi_gain"], cells["stoi_gain"],
+                       atol=2e-3)
 
 
 def test_verdict_flags_unimproved_unseen_kinds(script, capsys):
