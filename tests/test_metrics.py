@@ -245,6 +245,24 @@ def test_parallel_evaluate_is_identical_to_sequential(speech, noisy):
     assert sequential["error"].iloc[6].startswith("stoi: clean is too short")
 
 
+def test_guided_chunks_deal_every_utterance_once_longest_first_and_shrink():
+    from sksep.metrics._evaluate import _guided_chunks
+
+    sizes = np.random.default_rng(0).integers(8000, 40000, 100).tolist()
+    chunks = _guided_chunks(sizes, 2)
+    assert sorted(i for c in chunks for i in c) == list(range(100))
+    work = [sum(sizes[i] for i in c) for c in chunks]
+    # the first chunk takes about a quarter of the audio, the last ones single utterances
+    assert 0.25 <= work[0] / sum(sizes) < 0.3
+    assert len(chunks[-1]) == 1 and len(chunks) < 30
+    # longest utterances go out first: every utterance of a chunk is at least as long
+    # as every utterance of the chunks after it
+    shortest = [min(sizes[i] for i in c) for c in chunks]
+    longest = [max(sizes[i] for i in c) for c in chunks]
+    assert all(a >= b for a, b in zip(shortest[:-1], longest[1:]))
+    assert _guided_chunks([5], 4) == [[0]] and _guided_chunks([], 2) == []
+
+
 # -- scorers ----------------------------------------------------------------------------
 
 

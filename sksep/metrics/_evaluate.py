@@ -101,19 +101,29 @@ def _ids(*collections):
     return None
 
 
-def _balanced_chunks(sizes, n_chunks):
-    """Deal utterances, longest first, to the chunk with the least audio so far.
+def _guided_chunks(sizes, n_workers):
+    """Utterances in chunks of shrinking size, longest utterances first.
 
-    Chunks of about equal work keep the workers busy until the end; results
-    are put back in input order, so the split does not change the table.
+    Guided self-scheduling: each chunk takes a ``1 / (2 * n_workers)`` share
+    of the audio not yet dealt out, so the first chunks are large (few
+    dispatches) and the last ones hold a single short utterance each, which
+    the worker that frees up first picks up: the workers end within about one
+    short utterance of each other. Results are put back in input order, so
+    the split does not change the table.
     """
-    totals = [0] * n_chunks
-    chunks = [[] for _ in range(n_chunks)]
-    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
-        k = min(range(n_chunks), key=lambda k: (totals[k], k))
-        chunks[k].append(i)
-        totals[k] += sizes[i]
-    return [sorted(chunk) for chunk in chunks if chunk]
+    order = sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))
+    remaining = float(sum(sizes))
+    chunks, current, total = [], [], 0.0
+    for i in order:
+        current.append(i)
+        total += sizes[i]
+        if total >= remaining / (2 * n_workers):
+            chunks.append(sorted(current))
+            remaining -= total
+            current, total = [], 0.0
+    if current:
+        chunks.append(sorted(current))
+    return chunks
 
 
 def _score_one(clean, estimate, sr, funcs, errors):
@@ -191,9 +201,10 @@ def evaluate(
     n_jobs : int, optional
         Worker processes (joblib; ``None`` means 1 unless inside a
         ``joblib.parallel_config`` context, ``-1`` all cores). Utterances are
-        dealt out in chunks of about equal total duration, eight per worker,
-        to amortise the cost of dispatching work and keep the workers busy
-        until the end.
+        dealt out longest first in chunks of shrinking size (guided
+        self-scheduling): the first chunks are large, to amortise the cost of
+        dispatching work, and the last hold one short utterance each, so the
+        workers finish together.
     verbose : bool, default=False
         Show a ``tqdm`` progress bar.
 
@@ -257,7 +268,7 @@ def evaluate(
     if n_workers == 1:
         chunks = [[i] for i in range(n)]
     else:
-        chunks = _balanced_chunks([np.size(c) for c in cleans], min(n, 8 * n_workers))
+        chunks = _guided_chunks([np.size(c) for c in cleans], n_workers)
     tasks = [
         delayed(_score_chunk)(
             idx,
@@ -272,7 +283,8 @@ def evaluate(
     if n_workers == 1:
         results = (func(*args, **kwargs) for func, args, kwargs in tasks)
     else:
-        results = Parallel(n_jobs=n_workers, prefer="processes", return_as="generator")(tasks)
+        results = Parallel(n_jobs=n_workers, prefer="processes", batch_size=1,
+                           return_as="generator")(tasks)
     if verbose:
         from tqdm.auto import tqdm
 
