@@ -354,8 +354,11 @@ def run_comparison(
     out_dir : str or Path, default="analysis"
         Where the report goes (``README.md``, ``results.csv``, figures, audio).
     cache_dir : str or Path, optional
-        Where per-system results are kept between runs. Default:
-        ``$SKSEP_CACHE/compare`` or ``~/.cache/sksep/compare``.
+        Where per-system results are kept between runs, in a folder per
+        sksep version and settings hash. Default: ``$SKSEP_CACHE/compare`` or
+        ``~/.cache/sksep/compare``. Results cached by the same version of
+        sksep but different code (a development checkout that changed) are
+        reused as they are: pass ``force=True`` after changing the code.
     quick : bool, default=False
         Tiny networks, two epochs, four test utterances: a smoke run for CI.
     settings : ComparisonSettings, optional
@@ -379,7 +382,9 @@ def run_comparison(
     if cache_dir is None:
         base = os.environ.get("SKSEP_CACHE") or Path.home() / ".cache" / "sksep"
         cache_dir = Path(base) / "compare"
-    cache = Path(cache_dir) / settings.key()
+    from . import __version__
+
+    cache = Path(cache_dir) / __version__ / settings.key()
     (cache / "results").mkdir(parents=True, exist_ok=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,10 @@ def test_report_puts_matched_and_unseen_side_by_side(tmp_path):
     )
     assert set(results["condition"]) == {"matched", "unseen"}
     assert (results["condition"] == "unseen").equals(results["noise_kind"] == "music")
+    # results are cached per sksep version and settings
+    from sksep import __version__
+
+    assert any((tmp_path / "cache" / __version__ / TINY.key() / "results").iterdir())
 
     summary = pd.read_csv(out / "summary.csv")
     cols = [f"{m}_gain_{c}" for m in ("stoi", "pesq") for c in ("matched", "unseen")]
