@@ -204,10 +204,12 @@ def gap_table(enhancer, speech, noise, *, n_utterances=24, seed=1, n_jobs=2, log
             t["speakers"] = spk_split
             t["noise_recordings"] = rec_split
             rows.append(t)
-            log(f"  scored {spk_split} speakers x {rec_split} noise recordings ({len(mix)} mixtures)")
+            log(f"  scored {spk_split} speakers x {rec_split} noise recordings "
+                f"({len(mix)} mixtures)")
     table = pd.concat(rows, ignore_index=True)
     keys = ["speakers", "noise_recordings", "snr_db"]
-    summary = table.groupby(keys)[["stoi_noisy", "stoi", "stoi_oracle", "pesq_noisy", "pesq"]].mean()
+    cols = ["stoi_noisy", "stoi", "stoi_oracle", "pesq_noisy", "pesq"]
+    summary = table.groupby(keys)[cols].mean()
     summary.insert(0, "n", table.groupby(keys).size())
     summary["stoi_gain"] = summary["stoi"] - summary["stoi_noisy"]
     summary["pesq_gain"] = summary["pesq"] - summary["pesq_noisy"]

@@ -27,7 +27,8 @@ def test_trains_from_the_stream_scores_every_test_kind_and_saves(script, tmp_pat
     argv = ["--corpus", "sample", "--sr", "8000", "--n-fft", "128", "--hop-length", "64",
             "--hidden", "16", "--layers", "1", "--context", "1", "--epochs", "2",
             "--items-per-epoch", "6", "--valid-utterances", "3", "--test-utterances", "2",
-            "--augment", "all", "--reverb-prob", "0.5", "--weight-decay", "0", "-o", str(out), "--report", str(report)]
+            "--augment", "all", "--reverb-prob", "0.5", "--weight-decay", "0",
+            "-o", str(out), "--report", str(report)]
     status = script.main(argv)
     text = capsys.readouterr().out
     # the sample has no unseen kinds, so the card's checks cannot pass: exit status 1
