@@ -254,20 +254,20 @@ def parse_args(argv):
                         "or 'sample' for the bundled sample")
     p.add_argument("--report", type=Path, default=DEFAULT_REPORT,
                    help=f"CSV of the held-out table (default: {DEFAULT_REPORT})")
-    p.add_argument("--network", choices=["dnn0", "dnn1", "cnn0", "cnn1"], default="dnn0")
-    p.add_argument("--features", choices=["stft", "cochleagram"], default="stft")
+    p.add_argument("--network", choices=["dnn0", "dnn1", "cnn0", "cnn1"], default="cnn1")
+    p.add_argument("--features", choices=["stft", "cochleagram"], default="cochleagram")
     p.add_argument("--sr", type=int, default=16000)
     p.add_argument("--n-fft", type=int, default=512)
     p.add_argument("--hop-length", type=int, default=256)
-    p.add_argument("--context", type=int, default=2, help="frames of context on each side")
+    p.add_argument("--context", type=int, default=7, help="frames of context on each side")
     p.add_argument("--hidden", type=int, default=512, help="hidden width of the DNNs")
     p.add_argument("--layers", type=int, default=3, help="hidden layers of the DNNs")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--noise-aware", choices=["none", "append", "subtract"], default="append",
                    help="give each frame the utterance's noise-floor estimate (NoiseAwareFeatures)")
     p.add_argument("--noise-quantile", type=float, default=0.1)
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--items-per-epoch", type=int, default=1000,
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--items-per-epoch", type=int, default=600,
                    help="mixtures made per epoch (fresh draws every epoch)")
     p.add_argument("--patience", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=256)

@@ -24,7 +24,8 @@ def script():
 
 def test_trains_from_the_stream_scores_every_test_kind_and_saves(script, tmp_path, capsys):
     out, report = tmp_path / "m.sksep", tmp_path / "r.csv"
-    argv = ["--corpus", "sample", "--sr", "8000", "--n-fft", "128", "--hop-length", "64",
+    argv = ["--corpus", "sample", "--network", "dnn0", "--features", "stft",
+            "--sr", "8000", "--n-fft", "128", "--hop-length", "64",
             "--hidden", "16", "--layers", "1", "--context", "1", "--epochs", "2",
             "--items-per-epoch", "6", "--valid-utterances", "3", "--test-utterances", "2",
             "--augment", "all", "--reverb-prob", "0.5", "--weight-decay", "0",
@@ -86,3 +87,18 @@ def test_verdict_flags_unimproved_unseen_kinds(script, capsys):
     assert "not improved: b at -5 dB" in text and "22.5%" in text
     summary.loc[summary["kind"] == "b", ["stoi_gain", "oracle_fraction"]] = [0.1, 0.5]
     assert script.verdict(summary) is True
+
+
+def test_default_recipe_is_cnn1_on_noise_aware_cochleagram(script, tmp_path):
+    out = tmp_path / "m.sksep"
+    status = script.main(["--corpus", "sample", "--sr", "8000", "--hop-length", "64",
+                          "--context", "4", "--epochs", "1", "--items-per-epoch", "3",
+                          "--valid-utterances", "2", "--test-utterances", "1",
+                          "-o", str(out), "--report", str(tmp_path / "r.csv")])
+    assert status == 1  # no unseen kinds in the sample
+    model = sksep.load(out)
+    names = [name for name, _ in model.estimator_.steps]
+    assert names == ["frontend", "noise_aware", "standardize", "network"]
+    assert isinstance(model.front_end_, sksep.features.CochleagramTransformer)
+    assert isinstance(model.estimator_[-1], sksep.models.CNN1Regressor)
+    assert model.estimator_[-1].context == (4, 4)
