@@ -130,6 +130,21 @@ def test_mixtures(speech_test, noise_test, kind, n_utterances, seed):
                          snr_mode="all", random_state=seed)
 
 
+def score_mixtures(enhancer, mix, n_jobs):
+    """Per mixture: STOI and PESQ (enhanced and noisy), the oracle IRM's STOI and the SNR."""
+    from sksep.baselines import OracleMask
+    from sksep.metrics import evaluate
+
+    est = enhancer.predict(mix.noisy)
+    oracle = OracleMask(enhancer.front_end_).fit(mix.noisy).predict(mix.noisy, mix.clean)
+    t = evaluate(mix.clean, est, sr=mix.sr, metrics=("stoi", "pesq"), noisy=mix.noisy,
+                 n_jobs=n_jobs)
+    o = evaluate(mix.clean, oracle, sr=mix.sr, metrics=("stoi",), n_jobs=n_jobs)
+    t["stoi_oracle"] = o["stoi"].to_numpy()
+    t["snr_db"] = np.asarray(mix.snr_db)
+    return t
+
+
 def generalisation_table(enhancer, speech, noise, *, trained_kinds=None, n_utterances=24, seed=1,
                          n_jobs=2, log=print):
     """Per noise kind and SNR: metrics before/after, oracle IRM gain, matched or unseen.
@@ -139,20 +154,11 @@ def generalisation_table(enhancer, speech, noise, *, trained_kinds=None, n_utter
     """
     import pandas as pd
 
-    from sksep.baselines import OracleMask
-    from sksep.metrics import evaluate
-
     trained = set(noise.train.meta["kind"]) if trained_kinds is None else set(trained_kinds)
     rows = []
     for kind in sorted(set(noise.test.meta["kind"])):
         mix = test_mixtures(speech.test, noise.test, kind, n_utterances, seed)
-        est = enhancer.predict(mix.noisy)
-        oracle = OracleMask(enhancer.front_end_).fit(mix.noisy).predict(mix.noisy, mix.clean)
-        t = evaluate(mix.clean, est, sr=mix.sr, metrics=("stoi", "pesq"), noisy=mix.noisy,
-                     n_jobs=n_jobs)
-        o = evaluate(mix.clean, oracle, sr=mix.sr, metrics=("stoi",), n_jobs=n_jobs)
-        t["stoi_oracle"] = o["stoi"].to_numpy()
-        t["snr_db"] = np.asarray(mix.snr_db)
+        t = score_mixtures(enhancer, mix, n_jobs)
         t["kind"] = kind
         t["condition"] = "matched" if kind in trained else "unseen"
         rows.append(t)
@@ -179,9 +185,7 @@ def gap_table(enhancer, speech, noise, *, n_utterances=24, seed=1, n_jobs=2, log
     """
     import pandas as pd
 
-    from sksep.baselines import OracleMask
     from sksep.datasets import make_mixtures
-    from sksep.metrics import evaluate
 
     kinds = sorted(set(noise.train.meta["kind"]) & set(noise.test.meta["kind"]))
     rows = []
@@ -194,13 +198,7 @@ def gap_table(enhancer, speech, noise, *, n_utterances=24, seed=1, n_jobs=2, log
             pick = np.sort(rng.choice(len(spk), size=min(n_utterances, len(spk)), replace=False))
             mix = make_mixtures(spk.take(pick), rec, snr_db=list(TEST_SNRS), snr_mode="all",
                                 random_state=seed)
-            est = enhancer.predict(mix.noisy)
-            oracle = OracleMask(enhancer.front_end_).fit(mix.noisy).predict(mix.noisy, mix.clean)
-            t = evaluate(mix.clean, est, sr=mix.sr, metrics=("stoi", "pesq"), noisy=mix.noisy,
-                         n_jobs=n_jobs)
-            o = evaluate(mix.clean, oracle, sr=mix.sr, metrics=("stoi",), n_jobs=n_jobs)
-            t["stoi_oracle"] = o["stoi"].to_numpy()
-            t["snr_db"] = np.asarray(mix.snr_db)
+            t = score_mixtures(enhancer, mix, n_jobs)
             t["speakers"] = spk_split
             t["noise_recordings"] = rec_split
             rows.append(t)
