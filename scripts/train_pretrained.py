@@ -145,6 +145,21 @@ def score_mixtures(enhancer, mix, n_jobs):
     return t
 
 
+def summarise(rows, keys):
+    """Mean metrics per group of ``keys`` over the per-mixture tables ``rows``, with the gains."""
+    import pandas as pd
+
+    table = pd.concat(rows, ignore_index=True)
+    cols = ["stoi_noisy", "stoi", "stoi_oracle", "pesq_noisy", "pesq"]
+    summary = table.groupby(keys)[cols].mean()
+    summary.insert(0, "n", table.groupby(keys).size())
+    summary["stoi_gain"] = summary["stoi"] - summary["stoi_noisy"]
+    summary["pesq_gain"] = summary["pesq"] - summary["pesq_noisy"]
+    summary["oracle_stoi_gain"] = summary["stoi_oracle"] - summary["stoi_noisy"]
+    summary["oracle_fraction"] = summary["stoi_gain"] / summary["oracle_stoi_gain"]
+    return summary.reset_index()
+
+
 def generalisation_table(enhancer, speech, noise, *, trained_kinds=None, n_utterances=24, seed=1,
                          n_jobs=2, log=print):
     """Per noise kind and SNR: metrics before/after, oracle IRM gain, matched or unseen.
@@ -152,8 +167,6 @@ def generalisation_table(enhancer, speech, noise, *, trained_kinds=None, n_utter
     A kind is "matched" if it is in ``trained_kinds`` (default: the kinds of
     ``noise.train``), else "unseen".
     """
-    import pandas as pd
-
     trained = set(noise.train.meta["kind"]) if trained_kinds is None else set(trained_kinds)
     rows = []
     for kind in sorted(set(noise.test.meta["kind"])):
@@ -163,15 +176,7 @@ def generalisation_table(enhancer, speech, noise, *, trained_kinds=None, n_utter
         t["condition"] = "matched" if kind in trained else "unseen"
         rows.append(t)
         log(f"  scored {kind} ({len(mix)} mixtures)")
-    table = pd.concat(rows, ignore_index=True)
-    cols = ["stoi_noisy", "stoi", "stoi_oracle", "pesq_noisy", "pesq"]
-    summary = table.groupby(["condition", "kind", "snr_db"])[cols].mean()
-    summary.insert(0, "n", table.groupby(["condition", "kind", "snr_db"]).size())
-    summary["stoi_gain"] = summary["stoi"] - summary["stoi_noisy"]
-    summary["pesq_gain"] = summary["pesq"] - summary["pesq_noisy"]
-    summary["oracle_stoi_gain"] = summary["stoi_oracle"] - summary["stoi_noisy"]
-    summary["oracle_fraction"] = summary["stoi_gain"] / summary["oracle_stoi_gain"]
-    return summary.reset_index()
+    return summarise(rows, ["condition", "kind", "snr_db"])
 
 
 def gap_table(enhancer, speech, noise, *, n_utterances=24, seed=1, n_jobs=2, log=print):
@@ -183,8 +188,6 @@ def gap_table(enhancer, speech, noise, *, n_utterances=24, seed=1, n_jobs=2, log
     (other segments, other SNR draws than in training), so the first cell is
     the matched condition and the others change one factor at a time.
     """
-    import pandas as pd
-
     from sksep.datasets import make_mixtures
 
     kinds = sorted(set(noise.train.meta["kind"]) & set(noise.test.meta["kind"]))
@@ -204,17 +207,9 @@ def gap_table(enhancer, speech, noise, *, n_utterances=24, seed=1, n_jobs=2, log
             rows.append(t)
             log(f"  scored {spk_split} speakers x {rec_split} noise recordings "
                 f"({len(mix)} mixtures)")
-    table = pd.concat(rows, ignore_index=True)
     keys = ["speakers", "noise_recordings", "snr_db"]
-    cols = ["stoi_noisy", "stoi", "stoi_oracle", "pesq_noisy", "pesq"]
-    summary = table.groupby(keys)[cols].mean()
-    summary.insert(0, "n", table.groupby(keys).size())
-    summary["stoi_gain"] = summary["stoi"] - summary["stoi_noisy"]
-    summary["pesq_gain"] = summary["pesq"] - summary["pesq_noisy"]
-    summary["oracle_stoi_gain"] = summary["stoi_oracle"] - summary["stoi_noisy"]
-    summary["oracle_fraction"] = summary["stoi_gain"] / summary["oracle_stoi_gain"]
     show = ["n", "stoi_noisy", "stoi_gain", "pesq_gain", "oracle_stoi_gain", "oracle_fraction"]
-    return summary[show].reset_index()
+    return summarise(rows, keys)[keys + show]
 
 
 def verdict(summary):
