@@ -35,6 +35,9 @@ __all__ = [
 
 # channels per numba task: two 32-channel blocks fill two cores and vectorise well
 _BLOCK = 32
+# samples per segment of resynthesis's second pass: a block's forward outputs of one
+# segment, (_SEGMENT, _BLOCK) float64, stay in the cache (512 KB)
+_SEGMENT = 2048
 
 
 # ---------------------------------------------------------------------------
@@ -267,6 +270,111 @@ def _filter_block_signals(x, design):
     )
 
 
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _cascade_advance(x, t0, t1, m, b0, k, z):
+    """Run a channel block's filters over x[t0:t1, 0], keeping only the state ``z``."""
+    for t in range(t0, t1):
+        xt = np.float64(x[t, 0])
+        for j in range(m):
+            _biquads(xt, j, b0, k, z)
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _sample_weights(t, c0, m, mask, win, hop, w):
+    """Mask weights of sample ``t`` for channels c0..c0+m, written into ``w`` (m,).
+
+    Frame ``kk`` spreads ``mask[kk]`` over samples ``kk * hop - len(win) // 2``
+    onwards with the window ``win``; the weights are divided by the sum of the
+    windows covering ``t`` (see :func:`mask_weights`).
+    """
+    frame_length = win.shape[0]
+    p = t + frame_length // 2  # position counted from frame 0's first sample
+    first = max((p - frame_length) // hop + 1, 0)
+    last = min(p // hop, mask.shape[0] - 1)
+    for j in range(m):
+        w[j] = 0.0
+    norm = 0.0
+    for kk in range(first, last + 1):
+        v = win[p - kk * hop]
+        norm += v
+        for j in range(m):
+            w[j] += v * mask[kk, c0 + j]
+    inv = 1.0 / norm
+    for j in range(m):
+        w[j] *= inv
+
+
+@numba.njit(cache=True, fastmath=True)
+def _weights_kernel(mask, n, win, hop):
+    out = np.empty((n, mask.shape[1]))
+    for t in range(n):
+        _sample_weights(t, 0, mask.shape[1], mask, win, hop, out[t])
+    return out
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _backward_masked(fwd, t0, n, c0, m, b0, k, z, mask, win, hop, w, part):
+    """The time-reversed second pass over one segment, weighted by the mask and summed.
+
+    ``fwd`` holds the block's forward outputs of samples t0, t0 + 1, ...; they
+    go through the filters again from the last to the first (``z`` carries the
+    state from the later segment), and for each sample ``t < n`` the sum over
+    the block's channels of output times mask weight goes into ``part[t]``.
+    """
+    for i in range(fwd.shape[0] - 1, -1, -1):
+        t = t0 + i
+        if t >= n:  # the zero padding: only the state matters
+            for j in range(m):
+                _biquads(fwd[i, j], j, b0, k, z)
+            continue
+        _sample_weights(t, c0, m, mask, win, hop, w)
+        acc = 0.0
+        for j in range(m):
+            acc += w[j] * _biquads(fwd[i, j], j, b0, k, z)
+        part[t] = acc
+
+
+@numba.njit(cache=True, fastmath=True, parallel=True)
+def _resynth_kernel(x, n, mask, win, hop, b0, b1, a1, a2, g, block, segment):
+    """Per channel block, the masked channel sum of the zero-phase filterbank output.
+
+    ``x`` (n + tail, 1) is the waveform followed by zeros. No task holds more
+    than one segment of filter outputs: a first forward pass keeps only the
+    filter state at each segment's start; then, from the last segment to the
+    first, the forward outputs of a segment are computed again from its saved
+    state and fed backwards through the filters. Returns (n_blocks, n).
+    """
+    total = x.shape[0]
+    C = b1.shape[1]
+    n_blocks = (C + block - 1) // block
+    n_segments = (total + segment - 1) // segment
+    parts = np.empty((n_blocks, n))
+    for ib in numba.prange(n_blocks):
+        c0 = ib * block
+        m = min(C, c0 + block) - c0
+        k_block = _local_coefficients(c0, m, b1, a1, a2, g)
+        z = np.zeros((8, m))
+        states = np.empty((n_segments, 8, m))
+        for s in range(n_segments):
+            states[s] = z
+            _cascade_advance(x, s * segment, min(total, (s + 1) * segment), m, b0, k_block, z)
+        back = np.zeros((8, m))
+        buf = np.empty((segment, m))
+        w = np.empty(m)
+        for s in range(n_segments - 1, -1, -1):
+            t0 = s * segment
+            t1 = min(total, t0 + segment)
+            z[:] = states[s]
+            _cascade_store(x[t0:t1], c0, m, b0, k_block, z, buf)
+            _backward_masked(buf[:t1 - t0], t0, n, c0, m, b0, k_block, back, mask, win, hop, w,
+                             parts[ib])
+    return parts
+
+
+def _resynthesis_window(frame_length):
+    return get_window("hann", frame_length + 2, fftbins=False)[1:-1]  # > 0 inside the frame
+
+
 # ---------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------
@@ -420,19 +528,8 @@ def mask_weights(mask, n_samples, frame_length, hop_length):
     -------
     weights : ndarray of shape (n_samples, n_channels), float64
     """
-    n_frames, n_channels = mask.shape
-    win = get_window("hann", frame_length + 2, fftbins=False)[1:-1]  # > 0 inside the frame
-    half = frame_length // 2
-    total = n_samples + frame_length + (n_frames - 1) * hop_length
-    acc = np.zeros((total, n_channels))
-    norm = np.zeros(total)
-    for k in range(n_frames):
-        s = k * hop_length  # == (k * hop_length - half) + half
-        acc[s:s + frame_length] += win[:, None] * mask[k][None, :]
-        norm[s:s + frame_length] += win
-    acc = acc[half:half + n_samples]
-    norm = norm[half:half + n_samples]
-    return acc / norm[:, None]
+    mask = np.ascontiguousarray(mask, dtype=np.float64)
+    return _weights_kernel(mask, n_samples, _resynthesis_window(frame_length), hop_length)
 
 
 def resynthesize(y, mask, sr, fmin=50.0, fmax=None, frame_length=512, hop_length=256):
@@ -492,8 +589,12 @@ def resynthesize(y, mask, sr, fmin=50.0, fmax=None, frame_length=512, hop_length
     n = len(y)
     x = np.zeros((n + design.tail, 1), dtype=np.float32)
     x[:n, 0] = y
-    forward = _filter_block_signals(x, design)
-    backward = _filter_block_signals(np.ascontiguousarray(forward[::-1]), design)[::-1][:n]
-    weights = mask_weights(mask, n, frame_length, hop_length)
-    out = np.einsum("tc,tc->t", backward, weights) * design.resynth_scale
+    parts = _resynth_kernel(
+        x, n, np.ascontiguousarray(mask), _resynthesis_window(frame_length), hop_length,
+        design.b0, design.b1, design.a1, design.a2, design.inv_gain, _BLOCK, _SEGMENT,
+    )
+    out = parts[0]
+    for part in parts[1:]:  # in place: no further (n_samples,) arrays
+        out += part
+    out *= design.resynth_scale
     return out.astype(np.float32)
