@@ -261,19 +261,25 @@ def test_enhance_reports_the_reason_for_each_bad_file(mixed_folder, tmp_path, ca
 _PEAK_RSS = (
     "import resource, sys\n"
     "from sksep import cli\n"
+    "from sksep.pretrained import load_default\n"
+    "load_default()\n"  # the imports (torch) and the model: the baseline
+    "with open('/proc/self/status') as f:\n"
+    "    base = next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))\n"
     "code = cli.main(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"  # KiB on Linux
+    "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"  # KiB on Linux
     "sys.exit(code)\n"
 )
 
 
 def _enhance_peak_rss_mb(src, out):
+    """Resident set size after the imports and the model load, and peak RSS (MB)."""
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     r = subprocess.run([sys.executable, "-c", _PEAK_RSS, "enhance", str(src), "-o", str(out),
                         "-q", "--chunk", "20"], capture_output=True, text=True, env=env,
                        timeout=600)
     assert r.returncode == 0, r.stderr
-    return int(r.stdout.split()[-1]) / 1024
+    base, peak = r.stdout.split()[-2:]
+    return int(base) / 1024, int(peak) / 1024
 
 
 @pytest.mark.slow
@@ -286,14 +292,19 @@ def test_ten_minute_file_streams_with_bounded_memory(tmp_path):
         for _ in range(10):  # one minute at a time: the test itself stays small too
             f.write((0.1 * rng.standard_normal(60 * sr)).astype(np.float32))
     sf.write(short, (0.1 * rng.standard_normal(30 * sr)).astype(np.float32), sr)
-    small = _enhance_peak_rss_mb(short, tmp_path / "o1")
-    big = _enhance_peak_rss_mb(long, tmp_path / "o2")
+    _, small = _enhance_peak_rss_mb(short, tmp_path / "o1")
+    base, big = _enhance_peak_rss_mb(long, tmp_path / "o2")
     info = sf.info(tmp_path / "o2" / "long.wav")
     assert (info.samplerate, info.frames) == (sr, 10 * 60 * sr)
     # 20 x more audio; holding it whole would add gigabytes (the default model's 64-channel
     # cochleagram of 9.6 M samples alone is 4.9 GB in float64). Streaming in 20 s chunks keeps
-    # the peak near the short file's: measured +4 / +16 / +31 MB at 2 / 10 / 30 minutes over
-    # a 30 s file (about 1.2 GB), growing ever slower with the number of chunks (the
-    # allocator's fragmentation, not data kept), and up to +45 MB at 10 minutes on a loaded
-    # machine.
+    # the peak near the short file's. Measured on 2 CPUs (benchmarks/resynthesis_memory.py has
+    # the resynthesis alone): peaks of 600 to 655 MB whatever the length (30 s, 1, 2, 10 and
+    # 30 min), of which about 470 MB are the imports and the model; the long file's peak minus
+    # the short one's ran from -14 to +54 MB (allocator noise, not data kept), and a loaded
+    # machine adds up to about 30 MB more to that difference.
     assert big - small < 100, (small, big)
+    # The work above that baseline: 134 to 183 MB at 30 s and 10 min (the cochleagram mask
+    # prediction, most of it; the gammatone resynthesis of a 20 s chunk needs about 6 MB). The
+    # resynthesis that held full (n_samples, 64) float64 arrays took it to 760 to 800 MB.
+    assert big - base < 300, (base, big)
