@@ -17,7 +17,10 @@ in training and test. The script
    it the network reaches.
 
 If the network falls short of a quality target even here, the target is out
-of reach of this recipe on this much speech whatever the noise.
+of reach of this recipe on this much speech whatever the noise; if it reaches
+it here but not on the sample's recordings, the noise data is what limits it.
+Measured (2 cores): CNN_1 on cochleagram +0.106 STOI at 0 dB (41 % of the
+oracle), DNN_0 on STFT +0.084 (29 %).
 
 Run from the repository root::
 
