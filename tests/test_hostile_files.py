@@ -258,15 +258,21 @@ def test_enhance_reports_the_reason_for_each_bad_file(mixed_folder, tmp_path, ca
         assert reason.lower() in line.lower(), line
 
 
+# Peak memory from /proc/self/status (KiB), not getrusage's ru_maxrss: Linux carries the
+# parent's high-water mark over fork (or vfork) and exec into the child's ru_maxrss, so a
+# child of a pytest worker that has run other tests reported that worker's 0.9 to 1.5 GB.
+# VmHWM belongs to the process's own address space, which exec starts afresh.
 _PEAK_RSS = (
-    "import resource, sys\n"
+    "import sys\n"
+    "def status(key):\n"
+    "    with open('/proc/self/status') as f:\n"
+    "        return next(int(line.split()[1]) for line in f if line.startswith(key + ':'))\n"
     "from sksep import cli\n"
     "from sksep.pretrained import load_default\n"
     "load_default()\n"  # the imports (torch) and the model: the baseline
-    "with open('/proc/self/status') as f:\n"
-    "    base = next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))\n"
+    "base = status('VmRSS')\n"
     "code = cli.main(sys.argv[1:])\n"
-    "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"  # KiB on Linux
+    "print(base, status('VmHWM'))\n"
     "sys.exit(code)\n"
 )
 
