@@ -1,6 +1,9 @@
 """Shared test fixtures: small, generic signal makers. Add yours with a minimal edit."""
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 # One thread per test process: pytest runs two workers on two cores, and
 # oversubscribed torch/numba threads slow the suite about tenfold. Set before
@@ -70,3 +73,22 @@ def single_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """Import a file of ``scripts/`` as a module: ``load_script("build_corpus.py")``."""
+
+    def load(filename):
+        name = f"sksep_scripts_{Path(filename).stem}"
+        path = Path(__file__).resolve().parents[1] / "scripts" / filename
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the file runs
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            del sys.modules[name]
+        return module
+
+    return load

@@ -1,9 +1,7 @@
 """load_corpus on folders in the sample's layout, and scripts/build_corpus.py on fake packages."""
 
 import csv
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +11,13 @@ import soundfile as sf
 from sksep.datasets import default_corpus_path, load_corpus, load_sample, sample_path
 from sksep.exceptions import CorpusLayoutError
 
-ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ["file", "role", "speaker", "language", "kind", "split", "duration", "source_package",
           "package_version", "source_path", "licence", "author", "notes"]
 
 
 @pytest.fixture(scope="module")
-def bc():
-    name = "sksep_scripts_build_corpus"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "build_corpus.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return module
+def bc(load_script):
+    return load_script("build_corpus.py")
 
 
 def write_manifest(folder, rows):

@@ -1,8 +1,6 @@
 """The bundled sample: contents, splits, attribution, and the rebuild script's pure parts."""
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +26,8 @@ def manifest():
 
 
 @pytest.fixture(scope="module")
-def build():
-    name = "sksep_scripts_build_sample"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "build_sample.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the file runs
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return module
+def build(load_script):
+    return load_script("build_sample.py")
 
 
 # -- contents ---------------------------------------------------------------------

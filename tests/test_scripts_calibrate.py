@@ -1,22 +1,15 @@
 """scripts/calibrate_stationary.py end to end with the comparison's QUICK settings."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "calibrate_stationary.py"
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("calibrate_stationary", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def script(load_script):
+    return load_script("calibrate_stationary.py")
 
 
 def test_mixtures_hit_their_snr_and_share_one_clipping_gain(script):

@@ -1,7 +1,5 @@
 """scripts/train_pretrained.py end to end on the bundled sample, with a tiny network."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,17 +7,12 @@ import pytest
 
 import sksep
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_pretrained.py"
-
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("train_pretrained", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def script(load_script):
+    return load_script("train_pretrained.py")
 
 
 def test_trains_from_the_stream_scores_every_test_kind_and_saves(script, tmp_path, capsys):
