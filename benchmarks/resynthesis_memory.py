@@ -39,8 +39,10 @@ import os
 import subprocess
 import sys
 
-_CASE = r"""
-import json, resource, sys, time
+from _peak_rss import PEAK_RSS_SOURCE
+
+_CASE = PEAK_RSS_SOURCE + r"""
+import json, sys, time
 import numpy as np
 kind, seconds, repeat = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 sr, n_channels, fmin, hop = 16000, 64, 50.0, 256
@@ -59,22 +61,16 @@ def inputs(n):
     return y, rng.uniform(0, 1, (1 + n // hop, n_channels))
 run(*inputs(sr // 4))  # warm-up: imports, numba, the filter design
 y, mask = inputs(int(seconds * sr))
-def kib():  # peak RSS in KiB
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # the peak mark back to the current RSS
 except OSError:
     pass
-base = kib()
+base = peak_rss_kib()
 t0 = time.perf_counter()
 out = run(y, mask)
 times = [time.perf_counter() - t0]
-grown = kib() - base
+grown = peak_rss_kib() - base
 del out
 for _ in range(repeat - 1):
     t0 = time.perf_counter()

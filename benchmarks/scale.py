@@ -49,8 +49,10 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-_TRAIN_CASE = r"""
-import json, resource, sys, time
+from _peak_rss import PEAK_RSS_SOURCE  # noqa: E402
+
+_TRAIN_CASE = PEAK_RSS_SOURCE + r"""
+import json, sys, time
 import torch
 torch.set_num_threads(1)
 from sksep.features import STFTTransformer
@@ -61,13 +63,7 @@ ds = MixingDataset(speech, noise, STFTTransformer(), snr_db=[-5, 0, 5], context=
                    n_items=items, buffer_size=4096, random_state=0)
 net = DNN0Regressor(module__hidden_dim=256, max_epochs=1, batch_size=256, train_split=None,
                     verbose=0, random_state=0).fit(ds, None)
-try:  # this process's own peak: ru_maxrss would include this benchmark's (Linux carries
-    # the parent's high-water mark across fork and exec)
-    with open("/proc/self/status") as f:
-        peak_kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-except OSError:
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"peak_rss_mb": peak_kib / 1024,
+print(json.dumps({"peak_rss_mb": peak_rss_kib() / 1024,
                   "seconds": time.perf_counter() - t0,
                   "train_loss": float(net.history[-1, "train_loss"])}))
 """
