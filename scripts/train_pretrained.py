@@ -105,12 +105,40 @@ def build_augment(args):
 
 
 def load_data(args):
-    """Speech and noise Bunches (train/test) at ``args.sr`` from the chosen corpus."""
+    """Speech and noise Bunches (train/test) at ``args.sr`` from the chosen corpus.
+
+    Training speakers matching a pattern of ``args.exclude_speakers`` are left
+    out; a pattern that matches no training speaker is an error (a typo would
+    otherwise change nothing without a word).
+    """
     from sksep.datasets import load_corpus, load_sample
 
     if args.corpus == "sample":
-        return load_sample(sr=args.sr)
-    return load_corpus(args.corpus, sr=args.sr)
+        speech, noise = load_sample(sr=args.sr)
+    else:
+        speech, noise = load_corpus(args.corpus, sr=args.sr)
+    if args.exclude_speakers:
+        speech.train = drop_speakers(speech.train, args.exclude_speakers)
+    return speech, noise
+
+
+def drop_speakers(collection, patterns):
+    """``collection`` without the utterances of speakers matching any fnmatch pattern."""
+    from fnmatch import fnmatchcase
+
+    from sksep.exceptions import ParameterError
+
+    speakers = collection.column("speaker").astype(str)
+    names = sorted(set(speakers))
+    for pattern in patterns:
+        if not any(fnmatchcase(name, pattern) for name in names):
+            raise ParameterError(
+                f"--exclude-speakers: {pattern!r} matches none of the training speakers {names}"
+            )
+    drop = np.array([any(fnmatchcase(s, p) for p in patterns) for s in speakers], dtype=bool)
+    if drop.all():
+        raise ParameterError(f"--exclude-speakers {','.join(patterns)} leaves no training speech")
+    return collection.take(np.flatnonzero(~drop))
 
 
 def test_mixtures(speech_test, noise_test, kind, n_utterances, seed):
@@ -247,6 +275,10 @@ def parse_args(argv):
                         "or 'sample' for the bundled sample")
     p.add_argument("--report", type=Path, default=DEFAULT_REPORT,
                    help=f"CSV of the held-out table (default: {DEFAULT_REPORT})")
+    p.add_argument("--exclude-speakers", type=lambda v: [x for x in v.split(",") if x],
+                   default=[], metavar="PATTERNS",
+                   help="comma-separated training speakers to leave out, shell patterns "
+                   "allowed (e.g. 'klettres-*,fish-m')")
     p.add_argument("--network", choices=["dnn0", "dnn1", "cnn0", "cnn1"], default="cnn1")
     p.add_argument("--features", choices=["stft", "cochleagram"], default="cochleagram")
     p.add_argument("--sr", type=int, default=16000)

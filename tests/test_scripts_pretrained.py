@@ -95,3 +95,21 @@ def test_default_recipe_is_cnn1_on_noise_aware_cochleagram(script, tmp_path):
     assert isinstance(model.front_end_, sksep.features.CochleagramTransformer)
     assert isinstance(model.estimator_[-1], sksep.models.CNN1Regressor)
     assert model.estimator_[-1].context == (4, 4)
+
+
+def test_exclude_speakers_drops_matching_training_speakers_and_refuses_typos(script):
+    args = script.parse_args(["--corpus", "sample", "--sr", "8000",
+                              "--exclude-speakers", "all*,carlo"])
+    speech, _ = script.load_data(args)
+    full, _ = sksep.datasets.load_sample(sr=8000)
+    kept = set(speech.train.column("speaker"))
+    before = set(full.train.column("speaker"))
+    assert {"allison", "carlo"} <= before
+    assert kept == before - {"allison", "carlo"}
+    # every utterance of the kept speakers stays, and the test split is untouched
+    assert len(speech.train) == int(np.isin(full.train.column("speaker"), list(kept)).sum())
+    assert len(speech.test) == len(full.test)
+    with pytest.raises(sksep.exceptions.ParameterError, match="'carl' matches none"):
+        script.drop_speakers(full.train, ["carl"])
+    with pytest.raises(sksep.exceptions.ParameterError, match="leaves no training speech"):
+        script.drop_speakers(full.train, ["*"])
