@@ -117,6 +117,13 @@ FISH = {"fish-m": (20 * MIN, "train"), "fish-v": (10 * MIN, "test")}
 KLETTRES_CAP_S = 3 * MIN
 KLETTRES_UTT_S = (3.0, 6.0)
 KLETTRES_GAP_S = 0.15
+# synthetic voices (--flite): flite's 16 kHz US English voices reading the package's
+# own text (the first chapters of Alice's Adventures in Wonderland, public domain)
+FLITE_PACKAGES = ["flite", "libflite1"]
+FLITE_VOICES = ("kal16", "awb", "rms", "slt")
+FLITE_CAP_S = 8 * MIN
+FLITE_WORDS = (4, 25)
+FLITE_TEXT = "usr/share/doc/flite/examples/alice"
 
 MUSIC_PIECES_PER_TRACK = 3
 BABBLE = {"train": 12, "test": 6}  # pieces per split
@@ -528,6 +535,65 @@ def klettres_speech(root, scale):
     return out
 
 
+def flite_sentences(text, min_words=FLITE_WORDS[0], max_words=FLITE_WORDS[1]):
+    """Sentences of ``text`` with ``min_words`` to ``max_words`` words (no all-caps headings)."""
+    flat = re.sub(r"[`\"_()*]|(?<![A-Za-z])'|'(?![A-Za-z])", " ", " ".join(text.split()))
+    out = []
+    for sent in re.split(r"(?<=[.!?;:])\s+", flat):
+        sent = " ".join(sent.split()).strip(" -")
+        words = sent.split()
+        if min_words <= len(words) <= max_words and not sent.isupper():
+            out.append(sent)
+    return out
+
+
+def flite_speech(root, scale):
+    """Training speech synthesised by flite's voices, one speaker per voice (``--flite``)."""
+    import os
+
+    import soundfile as sf
+
+    binary = root / "flite" / "usr/bin/flite"
+    libs = sorted((root / "libflite1" / "usr/lib").glob("*/libflite.so*"))
+    if not binary.is_file() or not libs:
+        return []
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libs[0].parent))
+    sentences = flite_sentences((root / "flite" / FLITE_TEXT).read_text(encoding="utf-8"))
+    out = []
+    with tempfile.TemporaryDirectory(prefix="sksep-flite-") as tmp:
+        wav = Path(tmp) / "utt.wav"
+        for voice in FLITE_VOICES:
+            speaker = f"flite-{voice}"
+            order = rng_for(speaker).permutation(len(sentences))
+            total, bad = 0.0, {}
+            for k in order:
+                if total >= FLITE_CAP_S * scale:
+                    break
+                subprocess.run([str(binary), "-voice", voice, "-t", sentences[k], "-o", str(wav)],
+                               check=True, env=env, capture_output=True)
+                raw, sr = sf.read(wav, dtype="float64")
+                if sr != SR:
+                    raise RuntimeError(f"flite voice {voice} wrote {sr} Hz, expected {SR}")
+                y = trim_silence(raw)
+                why = speech_problem(raw * 32768.0, y)
+                if why:
+                    bad[why] = bad.get(why, 0) + 1
+                    continue
+                total += len(y) / SR
+                out.append(Clip(y=normalise(y, SPEECH_RMS_DB), package="flite",
+                                source_path=f"{FLITE_TEXT}#sentence{k}", speaker=speaker,
+                                language="en", split="train",
+                                author="Carnegie Mellon University (flite voice); text: Lewis "
+                                "Carroll, Alice's Adventures in Wonderland",
+                                licence="flite licence (BSD-like); text public domain",
+                                notes=f"synthesised by flite -voice {voice}",
+                                name=f"s{int(k):04d}"))
+            why = ", ".join(f"{n} {k}" for k, n in sorted(bad.items())) or "none"
+            log(f"  {speaker:14s} flite: {sum(1 for c in out if c.speaker == speaker)} "
+                f"utterances ({total / MIN:.1f} min), rejected: {why}")
+    return out
+
+
 # -- noise ----------------------------------------------------------------------------
 def noise_clip(y, pkg, paths, kind, split, author, licence, notes, name):
     return Clip(y=normalise(y, NOISE_RMS_DB), package=pkg, source_path=";".join(paths),
@@ -808,7 +874,7 @@ def summary(rows):
     return lines
 
 
-def build(root, scale):
+def build(root, scale, flite=False):
     """All speech and noise clips from the packages unpacked under ``root``."""
     log("speech:")
     speech, pools = prompt_speech(root, scale)
@@ -816,6 +882,8 @@ def build(root, scale):
     speech += fish
     pools.update(fish_pools)
     speech += klettres_speech(root, scale)
+    if flite:
+        speech += flite_speech(root, scale)
     log("noise:")
     noise = sonic_pi_noise(root) + moh_noise(root) + babble_noise(pools, scale)
     noise += game_music_noise(root, scale) + ringtone_noise(root, scale)
@@ -835,6 +903,9 @@ def main(argv=None):
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every duration cap (e.g. 0.1 for a quick build)")
     parser.add_argument("--force", action="store_true", help="rebuild an existing corpus")
+    parser.add_argument("--flite", action="store_true",
+                        help="add training speech synthesised by flite's four 16 kHz voices "
+                        f"({FLITE_CAP_S / MIN:.0f} min each; packages {', '.join(FLITE_PACKAGES)})")
     args = parser.parse_args(argv)
     out, debs = args.out.expanduser(), args.debs.expanduser()
     if (out / "manifest.csv").exists() and not args.force:
@@ -848,10 +919,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="sksep-corpus-") as tmp:
         root = Path(tmp)
         versions = {}
-        for pkg in args.packages:
+        for pkg in args.packages + (FLITE_PACKAGES if args.flite else []):
             versions.update(unpack([pkg], debs, root))
             log(f"unpacked {pkg} {versions[pkg]}")
-        speech, noise = build(root, args.scale)
+        speech, noise = build(root, args.scale, flite=args.flite)
         names = [f"{c.speaker}_{c.language}_{c.name}" for c in speech]
         names += [f"{c.kind}_{c.split}_{c.name}" for c in noise]
         dupes = sorted({n for n in names if names.count(n) > 1})

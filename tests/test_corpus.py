@@ -332,3 +332,64 @@ def test_build_script_end_to_end_on_fake_packages(bc, tmp_path, speech_like, cap
     assert bc.main(args) == 0
     assert "already holds a corpus" in capsys.readouterr().out
     assert (out / "manifest.csv").stat().st_mtime_ns == stamp
+
+
+def test_flite_sentences_keep_apostrophes_and_drop_headings(bc):
+    text = ("  DOWN THE RABBIT HOLE AGAIN.\n\n  `Oh dear!  I shall be late!'  said\n"
+            "the Rabbit, `and the Queen's croquet-ground is far.'  Too short.  "
+            + "word " * 30 + ".")
+    assert bc.flite_sentences(text) == [
+        "I shall be late!",
+        "said the Rabbit, and the Queen's croquet-ground is far.",
+    ]
+    # the all-caps heading, "Oh dear!" and "Too short." (fewer than 4 words) and the
+    # 30-word run-on (more than 25) are left out; quotes go, apostrophes stay
+
+
+def test_flite_voices_become_capped_training_speakers(bc, tmp_path, speech_like):
+    """flite_speech on a fake flite binary: one speaker per voice, cleaned, capped."""
+    import sys
+
+    good, loud = tmp_path / "good.wav", tmp_path / "loud.wav"
+    y = _utterance(speech_like, 3, sr=16000)
+    sf.write(good, y, 16000, subtype="PCM_16")
+    sf.write(loud, np.clip(y * 30, -1, 1), 16000, subtype="PCM_16")
+    root = tmp_path / "root"
+    libdir = root / "libflite1/usr/lib/x86_64-linux-gnu"
+    libdir.mkdir(parents=True)
+    (libdir / "libflite.so.1").write_bytes(b"")
+    binary = root / "flite/usr/bin/flite"
+    binary.parent.mkdir(parents=True)
+    binary.write_text(
+        f"#!{sys.executable}\n"
+        "import os, shutil, sys\n"
+        "a = sys.argv\n"
+        f"assert os.environ['LD_LIBRARY_PATH'] == {str(libdir)!r}\n"
+        "text = a[a.index('-t') + 1]\n"
+        f"shutil.copy({str(loud)!r} if 'LOUD' in text else {str(good)!r}, a[a.index('-o') + 1])\n")
+    binary.chmod(0o755)
+    text = root / "flite" / bc.FLITE_TEXT
+    text.parent.mkdir(parents=True)
+    text.write_text(" ".join(f"This is sentence number {k} of the text." for k in range(12))
+                    + " A LOUD one, clipped by the synthesiser.")
+    utt = len(y) / 16000
+    scale = 2.5 * utt / bc.FLITE_CAP_S  # a cap of 2.5 utterances: three per voice
+    clips = bc.flite_speech(root, scale)
+    speakers = [c.speaker for c in clips]
+    assert sorted(set(speakers)) == sorted(f"flite-{v}" for v in bc.FLITE_VOICES)
+    assert all(speakers.count(s) == 3 for s in set(speakers))
+    assert all(c.split == "train" and c.language == "en" and c.package == "flite"
+               for c in clips)
+    assert all("loud" not in c.notes.lower() for c in clips)
+    assert {c.notes for c in clips} == {f"synthesised by flite -voice {v}"
+                                        for v in bc.FLITE_VOICES}
+    for c in clips:  # trimmed, normalised to the corpus's speech level, never clipped
+        assert 20 * np.log10(np.sqrt(np.mean(c.y.astype(float) ** 2))) == pytest.approx(
+            bc.SPEECH_RMS_DB, abs=0.2)
+        assert len(c.y) <= len(y)
+    # every voice reads its own seeded order of the sentences
+    orders = {s: [c.name for c in clips if c.speaker == s] for s in set(speakers)}
+    assert len({tuple(o) for o in orders.values()}) > 1
+    assert bc.flite_speech(root, scale)[0].name == clips[0].name
+    # no flite unpacked: no synthetic speech
+    assert bc.flite_speech(tmp_path / "empty", 1.0) == []
