@@ -29,7 +29,12 @@ Speech (speakers labelled by person; ``split`` column):
 * ``klettres-<lang>`` (``klettres-data``, train, 3 min per language): letters
   and syllables (< 1 s each) joined in a seeded order with 0.15 s of silence
   between them into 3-6 s utterances. Clips that clip, or whose quiet frames
-  are less than 30 dB below the loud ones (a noise floor), are left out.
+  are less than 30 dB below the loud ones (a noise floor), are left out;
+* only with ``--flite``: ``flite-<voice>`` (train, 8 min per voice), the
+  ``flite`` binary (run from the unpacked ``flite`` and ``libflite1``
+  packages, nothing installed) reading sentences of the package's
+  public-domain text with its 16 kHz voices ``kal16``, ``awb``, ``rms`` and
+  ``slt``, each voice in its own seeded order, same cleaning rules.
 
 Noise (``kind`` column):
 
