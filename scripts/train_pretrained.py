@@ -92,10 +92,20 @@ def build_enhancer(args):
 
 def build_augment(args):
     """The augmentation chain applied to each streamed (speech, noise) pair."""
-    from sksep.datasets import Compose, RandomGain, Reverb, SpectralTilt, SyntheticNoise
+    from sksep.datasets import (
+        Compose,
+        RandomGain,
+        Reverb,
+        SpectralTilt,
+        SpeedPerturb,
+        SyntheticNoise,
+    )
 
     if args.augment == "none":
         return None
+    if args.augment == "speed":
+        return SpeedPerturb(sr=args.sr, min_rate=args.min_rate, max_rate=args.max_rate,
+                            prob=args.speed_prob)
     return Compose([
         RandomGain(-10.0, 10.0),
         SpectralTilt(sr=args.sr, max_db_per_octave=3.0, target="both"),
@@ -301,8 +311,12 @@ def parse_args(argv):
     p.add_argument("--lr-decay", type=float, default=0.97, help="lr factor per epoch")
     p.add_argument("--snr-min", type=int, default=-5)
     p.add_argument("--snr-max", type=int, default=5)
-    p.add_argument("--augment", choices=["all", "none"], default="none",
+    p.add_argument("--augment", choices=["all", "speed", "none"], default="none",
                    help="augment each (speech, noise) pair (default: none, as the shipped model)")
+    p.add_argument("--speed-prob", type=float, default=0.5,
+                   help="--augment speed: share of noise stretches played faster or slower")
+    p.add_argument("--min-rate", type=float, default=0.8, help="--augment speed: slowest rate")
+    p.add_argument("--max-rate", type=float, default=1.25, help="--augment speed: fastest rate")
     p.add_argument("--synthetic-prob", type=float, default=0.3)
     p.add_argument("--reverb-prob", type=float, default=0.2)
     p.add_argument("--valid-utterances", type=int, default=40)

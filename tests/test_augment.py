@@ -10,6 +10,7 @@ from sksep.datasets import (
     RandomGain,
     Reverb,
     SpectralTilt,
+    SpeedPerturb,
     SyntheticNoise,
     load_sample,
     make_babble,
@@ -39,7 +40,8 @@ def band_db(y, lo, hi, sr=SR):
 def all_augs():
     return [RandomGain(), SpectralTilt(sr=SR, target="both"),
             SyntheticNoise(sr=SR, prob=1.0), SyntheticNoise(sr=SR, prob=1.0, mode="add"),
-            Reverb(sr=SR, rt60_range=(0.2, 0.3), prob=1.0)]
+            Reverb(sr=SR, rt60_range=(0.2, 0.3), prob=1.0),
+            SpeedPerturb(sr=SR, prob=1.0, target="both")]
 
 
 @pytest.mark.parametrize("aug", all_augs(), ids=repr)
@@ -167,3 +169,42 @@ def test_mixing_dataset_accepts_compose():
         assert np.array_equal(noisy, again)
         changed |= not np.array_equal(noisy, plain.mixture(i)[0])
     assert changed
+
+
+def _peak_hz(y, sr=SR):
+    return np.argmax(np.abs(np.fft.rfft(y * np.hanning(len(y))))) * sr / len(y)
+
+
+@pytest.mark.parametrize("rate", [0.8, 1.25])
+def test_speed_perturb_moves_frequencies_keeps_length_rms_and_speech(rate):
+    t = np.arange(SR) / SR
+    # a tone and a click train: pitch and tempo must both move by the rate
+    noise = (0.1 * np.sin(2 * np.pi * 400 * t)).astype(np.float32)
+    noise[:: SR // 10] += 0.5
+    clean = (0.05 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    aug = SpeedPerturb(sr=SR, min_rate=rate, max_rate=rate, prob=1.0)
+    c, n = aug(clean, noise, 0)
+    assert np.array_equal(c, clean)  # target="noise": speech untouched
+    assert n.shape == noise.shape and n.dtype == np.float32
+    assert np.sqrt(np.mean(n.astype(float) ** 2)) == pytest.approx(
+        np.sqrt(np.mean(noise.astype(float) ** 2)), rel=1e-4)
+    tone = n - np.where(np.abs(n) > 0.2, n, 0)  # (clicks clipped out, roughly)
+    assert _peak_hz(tone) == pytest.approx(400 * rate, abs=8)
+    clicks = np.flatnonzero(n > 0.3)
+    gaps = np.diff(clicks[np.r_[True, np.diff(clicks) > 5]])
+    assert np.median(gaps) == pytest.approx(SR / 10 / rate, abs=3)
+
+
+def test_speed_perturb_prob_target_and_bad_parameters(pair):
+    clean, noise = pair
+    same = SpeedPerturb(sr=SR, prob=0.0)(clean, noise, 0)
+    assert np.array_equal(same[0], clean) and np.array_equal(same[1], noise)
+    c, n = SpeedPerturb(sr=SR, min_rate=1.25, max_rate=1.25, prob=1.0, target="speech")(
+        clean, noise, 0)
+    assert np.array_equal(n, noise) and not np.array_equal(c, clean)
+    for bad, match in [({"min_rate": 0.0}, "min_rate must be positive"),
+                       ({"min_rate": 1.3, "max_rate": 1.2}, "min_rate <= max_rate"),
+                       ({"prob": 2.0}, "prob"), ({"target": "mix"}, "target")]:
+        with pytest.raises(ParameterError, match=match):
+            SpeedPerturb(sr=SR, **bad)(clean, noise, 0)
+    assert "SpeedPerturb(sr=8000, min_rate=0.8" in repr(SpeedPerturb(sr=SR))
