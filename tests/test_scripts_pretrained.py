@@ -113,3 +113,14 @@ def test_exclude_speakers_drops_matching_training_speakers_and_refuses_typos(scr
         script.drop_speakers(full.train, ["carl"])
     with pytest.raises(sksep.exceptions.ParameterError, match="leaves no training speech"):
         script.drop_speakers(full.train, ["*"])
+
+
+def test_augment_choices_build_the_named_chains(script):
+    from sksep.datasets import Compose, SpeedPerturb
+
+    assert script.build_augment(script.parse_args([])) is None
+    speed = script.build_augment(script.parse_args(
+        ["--augment", "speed", "--min-rate", "0.9", "--max-rate", "1.1", "--speed-prob", "0.3"]))
+    assert isinstance(speed, SpeedPerturb)
+    assert (speed.min_rate, speed.max_rate, speed.prob, speed.sr) == (0.9, 1.1, 0.3, 16000)
+    assert isinstance(script.build_augment(script.parse_args(["--augment", "all"])), Compose)
