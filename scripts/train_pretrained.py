@@ -4,10 +4,11 @@ Trains from the larger corpus that ``scripts/build_corpus.py`` builds (by
 default in ``~/.cache/sksep/corpus``; ``--corpus sample`` uses the bundled
 sample instead): mixtures are made on the fly by
 :meth:`sksep.SpeechEnhancer.fit_stream` from the corpus's training speakers and
-training noise kinds at random SNRs, optionally augmented (``--augment all``:
-random gain, spectral tilt, synthetic noise families, reverberation, all
-seeded; the shipped model trains without, which measured better, see its model
-card).
+training noise kinds at random SNRs, augmented: by default half the noise
+stretches are played 0.8-1.25 times as fast (``--augment speed``, the shipped
+model; :class:`sksep.datasets.SpeedPerturb`); ``--augment all`` is random
+gain, spectral tilt, synthetic noise families and reverberation (measured
+worse), ``--augment none`` nothing; all seeded (see the model card).
 
 It then scores the model on the corpus's **test speakers** (never heard in
 training) at -5, 0 and 5 dB, separately for every noise kind of the test split:
@@ -311,8 +312,10 @@ def parse_args(argv):
     p.add_argument("--lr-decay", type=float, default=0.97, help="lr factor per epoch")
     p.add_argument("--snr-min", type=int, default=-5)
     p.add_argument("--snr-max", type=int, default=5)
-    p.add_argument("--augment", choices=["all", "speed", "none"], default="none",
-                   help="augment each (speech, noise) pair (default: none, as the shipped model)")
+    p.add_argument("--augment", choices=["all", "speed", "none"], default="speed",
+                   help="augment each (speech, noise) pair: 'speed' plays the noise 0.8-1.25x "
+                   "as fast (the shipped model), 'all' is gain, tilt, synthetic noise and "
+                   "reverberation (default: speed)")
     p.add_argument("--speed-prob", type=float, default=0.5,
                    help="--augment speed: share of noise stretches played faster or slower")
     p.add_argument("--min-rate", type=float, default=0.8, help="--augment speed: slowest rate")

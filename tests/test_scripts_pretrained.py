@@ -118,9 +118,12 @@ def test_exclude_speakers_drops_matching_training_speakers_and_refuses_typos(scr
 def test_augment_choices_build_the_named_chains(script):
     from sksep.datasets import Compose, SpeedPerturb
 
-    assert script.build_augment(script.parse_args([])) is None
+    assert script.build_augment(script.parse_args(["--augment", "none"])) is None
+    default = script.build_augment(script.parse_args([]))  # the shipped model's
+    assert isinstance(default, SpeedPerturb)
+    assert (default.min_rate, default.max_rate, default.prob, default.target) == (
+        0.8, 1.25, 0.5, "noise")
     speed = script.build_augment(script.parse_args(
         ["--augment", "speed", "--min-rate", "0.9", "--max-rate", "1.1", "--speed-prob", "0.3"]))
-    assert isinstance(speed, SpeedPerturb)
     assert (speed.min_rate, speed.max_rate, speed.prob, speed.sr) == (0.9, 1.1, 0.3, 16000)
     assert isinstance(script.build_augment(script.parse_args(["--augment", "all"])), Compose)
