@@ -220,8 +220,13 @@ class SpeedPerturb(_Augmentation):
     none``): on held-out speakers and noise kinds never heard in training, STOI
     gain +0.050 / +0.040 / +0.027 at -5 / 0 / 5 dB against +0.042 / +0.035 /
     +0.025, PESQ gain +0.190 / +0.134 / +0.156 against +0.123 / +0.104 /
-    +0.138; matched kinds about unchanged. Not measured on the bundled
-    sample's comparison.
+    +0.138; matched kinds about unchanged, but on the bundled sample's test
+    split (one speaker, five mostly matched kinds) +0.039 STOI at 0 dB against
+    +0.043 (its babble and percussion lose). On the bundled sample's comparison
+    data (CNN_1 on cochleagram, FULL settings, each fixed training mixture
+    perturbed once with ``prob=0.5``, so no fresh draws per epoch): STOI gain
+    +0.020 / +0.029 / +0.028 / +0.017 at -5 / -2 / 0 / 5 dB against +0.019 /
+    +0.033 / +0.029 / +0.018 without, no help.
 
     Examples
     --------
