@@ -21,10 +21,9 @@ SyntheticNoise(prob=0.3, mode="add"), Reverb(prob=0.2, max_order=3)])`` gave
 an unseen-kind STOI gain of +0.010 / +0.009 / +0.003 against +0.016 / +0.013 /
 +0.002 for the same command without augmentation (one seeded run each; the
 augmented run's early stopping kept an earlier epoch). On the later CNN_1
-recipe, :class:`SpeedPerturb` on the noise alone raised the unseen-kind STOI
-gain from +0.042 / +0.035 / +0.025 to +0.050 / +0.040 / +0.027 (PESQ +0.123 /
-+0.104 / +0.138 to +0.190 / +0.134 / +0.156); the pretrained default trains
-with it. See the pretrained model card in the user guide.
+recipe, :class:`SpeedPerturb` on the noise alone raised the unseen-kind gains
+(numbers in its Notes); the pretrained default trains with it. See the
+pretrained model card in the user guide.
 """
 
 import inspect
