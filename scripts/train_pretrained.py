@@ -6,7 +6,9 @@ sample instead): mixtures are made on the fly by
 :meth:`sksep.SpeechEnhancer.fit_stream` from the corpus's training speakers and
 training noise kinds at random SNRs, augmented: by default half the noise
 stretches are played 0.8-1.25 times as fast (``--augment speed``, the shipped
-model; :class:`sksep.datasets.SpeedPerturb`); ``--augment all`` is random
+model; :class:`sksep.datasets.SpeedPerturb`); ``--augment mix`` first adds
+another training noise recording (:class:`sksep.datasets.NoiseMix`, measured
+no help); ``--augment all`` is random
 gain, spectral tilt, synthetic noise families and reverberation (measured
 worse), ``--augment none`` nothing; all seeded (see the model card).
 
@@ -91,10 +93,14 @@ def build_enhancer(args):
     return SpeechEnhancer(Pipeline(steps))
 
 
-def build_augment(args):
-    """The augmentation chain applied to each streamed (speech, noise) pair."""
+def build_augment(args, noise_pool=None):
+    """The augmentation chain applied to each streamed (speech, noise) pair.
+
+    ``noise_pool`` (the training noise) is what ``--augment mix`` adds to the noise.
+    """
     from sksep.datasets import (
         Compose,
+        NoiseMix,
         RandomGain,
         Reverb,
         SpectralTilt,
@@ -104,9 +110,15 @@ def build_augment(args):
 
     if args.augment == "none":
         return None
+    speed = SpeedPerturb(sr=args.sr, min_rate=args.min_rate, max_rate=args.max_rate,
+                         prob=args.speed_prob)
     if args.augment == "speed":
-        return SpeedPerturb(sr=args.sr, min_rate=args.min_rate, max_rate=args.max_rate,
-                            prob=args.speed_prob)
+        return speed
+    if args.augment == "mix":
+        if noise_pool is None:
+            raise ValueError("--augment mix needs the training noise as noise_pool")
+        return Compose([NoiseMix(noise_pool, sr=args.sr, min_db=args.mix_min_db,
+                                 max_db=args.mix_max_db, prob=args.mix_prob), speed])
     return Compose([
         RandomGain(-10.0, 10.0),
         SpectralTilt(sr=args.sr, max_db_per_octave=3.0, target="both"),
@@ -312,10 +324,17 @@ def parse_args(argv):
     p.add_argument("--lr-decay", type=float, default=0.97, help="lr factor per epoch")
     p.add_argument("--snr-min", type=int, default=-5)
     p.add_argument("--snr-max", type=int, default=5)
-    p.add_argument("--augment", choices=["all", "speed", "none"], default="speed",
+    p.add_argument("--augment", choices=["all", "speed", "mix", "none"], default="speed",
                    help="augment each (speech, noise) pair: 'speed' plays the noise 0.8-1.25x "
-                   "as fast (the shipped model), 'all' is gain, tilt, synthetic noise and "
-                   "reverberation (default: speed)")
+                   "as fast (the shipped model), 'mix' first adds another training noise "
+                   "recording to the noise (NoiseMix), then does the same, 'all' is gain, "
+                   "tilt, synthetic noise and reverberation (default: speed)")
+    p.add_argument("--mix-prob", type=float, default=0.5,
+                   help="--augment mix: share of noise stretches given a second recording")
+    p.add_argument("--mix-min-db", type=float, default=-6.0,
+                   help="--augment mix: lowest level of the added recording, dB re the noise")
+    p.add_argument("--mix-max-db", type=float, default=6.0,
+                   help="--augment mix: highest level of the added recording, dB re the noise")
     p.add_argument("--speed-prob", type=float, default=0.5,
                    help="--augment speed: share of noise stretches played faster or slower")
     p.add_argument("--min-rate", type=float, default=0.8, help="--augment speed: slowest rate")
@@ -368,7 +387,7 @@ def main(argv=None):
                               n_mixtures=args.valid_utterances, random_state=args.seed + 7)
         enhancer.fit_stream(
             speech.train, noise.train, snr_db=list(range(args.snr_min, args.snr_max + 1)),
-            n_items=args.items_per_epoch, augment=build_augment(args),
+            n_items=args.items_per_epoch, augment=build_augment(args, noise.train),
             valid=(valid.noisy, valid.clean), random_state=args.seed,
         )
         net = enhancer.estimator_.steps[-1][1]

@@ -7,6 +7,7 @@ import scipy.signal
 from sksep.datasets import (
     AudioCollection,
     Compose,
+    NoiseMix,
     RandomGain,
     Reverb,
     SpectralTilt,
@@ -41,7 +42,8 @@ def all_augs():
     return [RandomGain(), SpectralTilt(sr=SR, target="both"),
             SyntheticNoise(sr=SR, prob=1.0), SyntheticNoise(sr=SR, prob=1.0, mode="add"),
             Reverb(sr=SR, rt60_range=(0.2, 0.3), prob=1.0),
-            SpeedPerturb(sr=SR, prob=1.0, target="both")]
+            SpeedPerturb(sr=SR, prob=1.0, target="both"),
+            NoiseMix(load_sample(sr=SR)[1].train, sr=SR, prob=1.0)]
 
 
 @pytest.mark.parametrize("aug", all_augs(), ids=repr)
@@ -208,3 +210,60 @@ def test_speed_perturb_prob_target_and_bad_parameters(pair):
         with pytest.raises(ParameterError, match=match):
             SpeedPerturb(sr=SR, **bad)(clean, noise, 0)
     assert "SpeedPerturb(sr=8000, min_rate=0.8" in repr(SpeedPerturb(sr=SR))
+
+
+def _tone(hz, n=SR, amp=0.1):
+    return (amp * np.sin(2 * np.pi * hz * np.arange(n) / SR)).astype(np.float32)
+
+
+@pytest.mark.parametrize("rel_db", [-6.0, 0.0, 6.0])
+def test_noise_mix_adds_a_pool_recording_at_the_drawn_level_keeping_rms(rel_db):
+    noise, clean = _tone(300), _tone(150, amp=0.05)
+    short = _tone(2000, n=SR // 3, amp=0.7)  # shorter than the noise: looped
+    aug = NoiseMix([short], sr=SR, min_db=rel_db, max_db=rel_db, prob=1.0)
+    c, n = aug(clean, noise, 0)
+    assert np.array_equal(c, clean)
+    assert n.shape == noise.shape and n.dtype == np.float32
+    rms = lambda y: np.sqrt(np.mean(np.square(y, dtype=float)))  # noqa: E731
+    assert rms(n) == pytest.approx(rms(noise), rel=1e-5)  # the SNR drawn later is kept
+    # the two tones' powers stand in the drawn ratio
+    f, p = scipy.signal.welch(n, fs=SR, nperseg=512)
+    power = lambda lo, hi: p[(f >= lo) & (f < hi)].sum()  # noqa: E731
+    assert 10 * np.log10(power(1900, 2100) / power(250, 350)) == pytest.approx(rel_db, abs=0.5)
+    assert np.abs(n[-SR // 4:]).max() > 0.1  # looped to the end, not zero-padded
+
+
+def test_noise_mix_draws_over_the_pool_prob_and_silence():
+    pool = [_tone(1000), _tone(2500), np.zeros(SR, np.float32)]
+    noise, clean = _tone(300), _tone(150)
+    aug = NoiseMix(pool, sr=SR, min_db=0.0, max_db=0.0, prob=1.0)
+    peaks = set()
+    for seed in range(20):
+        _, n = aug(clean, noise, seed)
+        at_1k, at_2k5 = band_db(n, 900, 1100), band_db(n, 2400, 2600)
+        assert max(at_1k, at_2k5) > band_db(noise, 900, 2600) + 20  # something was always added
+        peaks.add(int(at_1k > at_2k5))
+    assert peaks == {0, 1}  # both voiced recordings are drawn, the silent one never
+    same = NoiseMix(pool, sr=SR, prob=0.0)(clean, noise, 0)
+    assert np.array_equal(same[1], noise)
+    silent = np.zeros(SR, np.float32)
+    assert np.array_equal(aug(clean, silent, 0)[1], silent)  # no level to be relative to
+
+
+def test_noise_mix_bad_input():
+    clean = noise = _tone(300)
+    speech, noises = load_sample(sr=SR)
+    for kwargs, match in [({"min_db": 3.0, "max_db": -3.0}, "min_db <= max_db"),
+                          ({"prob": -0.1}, "prob")]:
+        with pytest.raises(ParameterError, match=match):
+            NoiseMix([noise], sr=SR, **kwargs)(clean, noise, 0)
+    with pytest.raises(ParameterError, match="pool is at 8000 Hz but sr=16000"):
+        NoiseMix(noises.train, sr=16000)(clean, noise, 0)
+    with pytest.raises(ParameterError, match="single waveform"):
+        NoiseMix(noise, sr=SR)(clean, noise, 0)
+    with pytest.raises(AudioError, match="no non-silent recording"):
+        NoiseMix([np.zeros(10)], sr=SR)(clean, noise, 0)
+    with pytest.raises(AudioError, match="NaN"):
+        NoiseMix([np.full(10, np.nan)], sr=SR)(clean, noise, 0)
+    assert repr(NoiseMix(noises.train, sr=SR)).startswith(
+        f"NoiseMix(pool=<{len(noises.train)} recordings>, sr=8000, min_db=-6.0")

@@ -116,7 +116,7 @@ def test_exclude_speakers_drops_matching_training_speakers_and_refuses_typos(scr
 
 
 def test_augment_choices_build_the_named_chains(script):
-    from sksep.datasets import Compose, SpeedPerturb
+    from sksep.datasets import Compose, NoiseMix, SpeedPerturb
 
     assert script.build_augment(script.parse_args(["--augment", "none"])) is None
     default = script.build_augment(script.parse_args([]))  # the shipped model's
@@ -127,3 +127,13 @@ def test_augment_choices_build_the_named_chains(script):
         ["--augment", "speed", "--min-rate", "0.9", "--max-rate", "1.1", "--speed-prob", "0.3"]))
     assert (speed.min_rate, speed.max_rate, speed.prob, speed.sr) == (0.9, 1.1, 0.3, 16000)
     assert isinstance(script.build_augment(script.parse_args(["--augment", "all"])), Compose)
+    pool = [np.ones(100, np.float32)]
+    mix = script.build_augment(script.parse_args(
+        ["--augment", "mix", "--mix-prob", "0.4", "--mix-min-db", "-3", "--mix-max-db", "2"]), pool)
+    assert isinstance(mix, Compose)
+    noise_mix, speed = mix.augmentations
+    assert isinstance(noise_mix, NoiseMix) and isinstance(speed, SpeedPerturb)
+    assert noise_mix.pool is pool
+    assert (noise_mix.prob, noise_mix.min_db, noise_mix.max_db, speed.prob) == (0.4, -3, 2, 0.5)
+    with pytest.raises(ValueError, match="needs the training noise"):
+        script.build_augment(script.parse_args(["--augment", "mix"]))

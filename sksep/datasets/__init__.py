@@ -2,6 +2,7 @@
 
 from ._augment import (
     Compose,
+    NoiseMix,
     RandomGain,
     Reverb,
     SpectralTilt,
@@ -25,6 +26,7 @@ __all__ = [
     "LeaveConditionsOut",
     "Mixture",
     "Mixtures",
+    "NoiseMix",
     "RandomGain",
     "Reverb",
     "SpectralTilt",
