@@ -87,7 +87,8 @@ def build_enhancer(args):
     else:
         steps.append(("standardize", FrameStandardizer()))
         cls = CNN0Regressor if args.network == "cnn0" else CNN1Regressor
-        net = cls(context=(args.context, args.context), **common)
+        extra = {"module__n_filters": tuple(args.filters)} if args.filters else {}
+        net = cls(context=(args.context, args.context), **extra, **common)
     net.set_params(callbacks__early_stopping__patience=args.patience)
     steps.append(("network", net))
     return SpeechEnhancer(Pipeline(steps))
@@ -310,6 +311,9 @@ def parse_args(argv):
     p.add_argument("--context", type=int, default=7, help="frames of context on each side")
     p.add_argument("--hidden", type=int, default=512, help="hidden width of the DNNs")
     p.add_argument("--layers", type=int, default=3, help="hidden layers of the DNNs")
+    p.add_argument("--filters", type=int, nargs="+", default=None, metavar="N",
+                   help="filters of the CNN's convolutions (4 for cnn0, 5 for cnn1; "
+                        "default: the network's own)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--noise-aware", choices=["none", "append", "subtract"], default="append",
                    help="give each frame the utterance's noise-floor estimate (NoiseAwareFeatures)")

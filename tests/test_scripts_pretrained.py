@@ -4,6 +4,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import sksep
 
@@ -137,3 +138,14 @@ def test_augment_choices_build_the_named_chains(script):
     assert (noise_mix.prob, noise_mix.min_db, noise_mix.max_db, speed.prob) == (0.4, -3, 2, 0.5)
     with pytest.raises(ValueError, match="needs the training noise"):
         script.build_augment(script.parse_args(["--augment", "mix"]))
+
+
+def test_filters_flag_sets_the_cnn_widths(script):
+    args = script.parse_args(["--corpus", "sample", "--filters", "4", "8", "16", "16", "16"])
+    net = script.build_enhancer(args).estimator[-1]
+    assert net.get_params()["module__n_filters"] == (4, 8, 16, 16, 16)
+    net.set_params(module__input_shape=(15, 32), module__output_dim=32).initialize()
+    convs = [m for m in net.module_.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4, 8, 16, 16, 16]
+    default = script.build_enhancer(script.parse_args(["--corpus", "sample"])).estimator[-1]
+    assert "module__n_filters" not in default.get_params()
