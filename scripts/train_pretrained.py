@@ -49,6 +49,7 @@ DEFAULT_REPORT = REPO / "docs" / "pretrained_results.csv"
 MAX_BYTES = 10 * 2**20
 TARGET_ORACLE_FRACTION = 0.40
 TEST_SNRS = (-5.0, 0.0, 5.0)
+DEFAULT_CNN1_FILTERS = (24, 48, 96, 96, 96)  # twice CNN1's own widths
 
 
 def build_enhancer(args):
@@ -87,7 +88,8 @@ def build_enhancer(args):
     else:
         steps.append(("standardize", FrameStandardizer()))
         cls = CNN0Regressor if args.network == "cnn0" else CNN1Regressor
-        extra = {"module__n_filters": tuple(args.filters)} if args.filters else {}
+        filters = args.filters or (DEFAULT_CNN1_FILTERS if args.network == "cnn1" else None)
+        extra = {"module__n_filters": tuple(filters)} if filters else {}
         net = cls(context=(args.context, args.context), **extra, **common)
     net.set_params(callbacks__early_stopping__patience=args.patience)
     steps.append(("network", net))
@@ -313,7 +315,8 @@ def parse_args(argv):
     p.add_argument("--layers", type=int, default=3, help="hidden layers of the DNNs")
     p.add_argument("--filters", type=int, nargs="+", default=None, metavar="N",
                    help="filters of the CNN's convolutions (4 for cnn0, 5 for cnn1; "
-                        "default: the network's own)")
+                        "default: 24 48 96 96 96 for cnn1, twice its own, the network's "
+                        "own for cnn0)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--noise-aware", choices=["none", "append", "subtract"], default="append",
                    help="give each frame the utterance's noise-floor estimate (NoiseAwareFeatures)")

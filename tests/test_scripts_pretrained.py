@@ -96,6 +96,8 @@ def test_default_recipe_is_cnn1_on_noise_aware_cochleagram(script, tmp_path):
     assert isinstance(model.front_end_, sksep.features.CochleagramTransformer)
     assert isinstance(model.estimator_[-1], sksep.models.CNN1Regressor)
     assert model.estimator_[-1].context == (4, 4)
+    convs = [m for m in model.estimator_[-1].module_.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [24, 48, 96, 96, 96]
 
 
 def test_exclude_speakers_drops_matching_training_speakers_and_refuses_typos(script):
@@ -147,5 +149,8 @@ def test_filters_flag_sets_the_cnn_widths(script):
     net.set_params(module__input_shape=(15, 32), module__output_dim=32).initialize()
     convs = [m for m in net.module_.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [4, 8, 16, 16, 16]
+    # the shipped default doubles CNN_1's own widths; cnn0 keeps its own
     default = script.build_enhancer(script.parse_args(["--corpus", "sample"])).estimator[-1]
-    assert "module__n_filters" not in default.get_params()
+    assert default.get_params()["module__n_filters"] == (24, 48, 96, 96, 96)
+    cnn0 = script.build_enhancer(script.parse_args(["--corpus", "sample", "--network", "cnn0"]))
+    assert "module__n_filters" not in cnn0.estimator[-1].get_params()

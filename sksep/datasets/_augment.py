@@ -213,10 +213,11 @@ class SpeedPerturb(_Augmentation):
 
     Notes
     -----
-    Effect on held-out results, on the pretrained default's recipe (CNN_1 on a
-    noise-aware cochleagram, 24 epochs on the larger corpus, one seeded run
-    each, ``scripts/train_pretrained.py --augment speed`` against ``--augment
-    none``): on held-out speakers and noise kinds never heard in training, STOI
+    Effect on held-out results, on an earlier recipe of the pretrained default
+    (CNN_1 at its default widths on a noise-aware cochleagram, 24 epochs on
+    the larger corpus, one seeded run each,
+    ``scripts/train_pretrained.py --augment speed`` against
+    ``--augment none``): on held-out speakers and noise kinds never heard in training, STOI
     gain +0.050 / +0.040 / +0.027 at -5 / 0 / 5 dB against +0.042 / +0.035 /
     +0.025, PESQ gain +0.190 / +0.134 / +0.156 against +0.123 / +0.104 /
     +0.138; matched kinds about unchanged, but on the bundled sample's test
@@ -304,8 +305,9 @@ class NoiseMix(_Augmentation):
     The speech is returned unchanged, and so is a silent noise stretch (it has
     no level to be relative to).
 
-    Effect on held-out results, on the pretrained default's recipe (one seeded
-    run, ``scripts/train_pretrained.py --augment mix``: this with the defaults,
+    Effect on held-out results, on an earlier recipe of the pretrained default
+    (CNN_1 at its default widths; one seeded run,
+    ``scripts/train_pretrained.py --augment mix``: this with the defaults,
     then :class:`SpeedPerturb`, against ``--augment speed``): on held-out
     speakers and unseen noise kinds STOI gain +0.047 / +0.038 / +0.030 at -5 /
     0 / 5 dB against +0.050 / +0.040 / +0.027, PESQ gain +0.142 / +0.112 /
