@@ -361,7 +361,15 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (default: torch's choice; 1 is faster on a busy machine)")
     p.add_argument("-v", "--verbose", action="store_true", help="print skorch's epoch table")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.filters is not None:
+        n_convs = {"cnn0": 4, "cnn1": 5}.get(args.network)
+        if n_convs is None:
+            p.error(f"--filters sets the widths of the CNNs; --network {args.network} has none")
+        if len(args.filters) != n_convs:
+            p.error(f"--filters needs {n_convs} widths for --network {args.network}, "
+                    f"got {len(args.filters)}")
+    return args
 
 
 def main(argv=None):

@@ -154,3 +154,15 @@ def test_filters_flag_sets_the_cnn_widths(script):
     assert default.get_params()["module__n_filters"] == (24, 48, 96, 96, 96)
     cnn0 = script.build_enhancer(script.parse_args(["--corpus", "sample", "--network", "cnn0"]))
     assert "module__n_filters" not in cnn0.estimator[-1].get_params()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--filters", "4", "8", "16", "16"], "needs 5 widths for --network cnn1, got 4"),
+    (["--network", "cnn0", "--filters", "4", "8", "16", "16", "16"], "needs 4 widths"),
+    (["--network", "dnn1", "--filters", "4"], "--network dnn1 has none"),
+])
+def test_filters_flag_refuses_a_wrong_count_or_network(script, argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        script.parse_args(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
