@@ -32,6 +32,10 @@ Run from the repository root::
     .venv/bin/python scripts/train_pretrained.py --evaluate sksep/data/default.sksep
 
 Every choice is a flag; the defaults are the settings of the shipped model.
+Training saves its state after every epoch (``--checkpoint``, by default
+``OUT.training`` next to the model file): run an interrupted command again and
+it resumes from the last finished epoch (a
+:class:`~sksep.models.TrainingCheckpoint`).
 """
 
 from __future__ import annotations
@@ -64,7 +68,13 @@ def build_enhancer(args):
         NoiseAwareFeatures,
         STFTTransformer,
     )
-    from sksep.models import CNN0Regressor, CNN1Regressor, DNN0Regressor, DNN1Regressor
+    from sksep.models import (
+        CNN0Regressor,
+        CNN1Regressor,
+        DNN0Regressor,
+        DNN1Regressor,
+        TrainingCheckpoint,
+    )
 
     if args.features == "stft":
         front = STFTTransformer(sr=args.sr, n_fft=args.n_fft, hop_length=args.hop_length)
@@ -92,8 +102,31 @@ def build_enhancer(args):
         extra = {"module__n_filters": tuple(filters)} if filters else {}
         net = cls(context=(args.context, args.context), **extra, **common)
     net.set_params(callbacks__early_stopping__patience=args.patience)
+    checkpoint = checkpoint_dir(args)
+    if checkpoint is not None:
+        net.set_params(callbacks=[("checkpoint", TrainingCheckpoint(
+            checkpoint, metadata=run_metadata(args)))])
     steps.append(("network", net))
     return SpeechEnhancer(Pipeline(steps))
+
+
+# settings that do not change what is trained (the network checks its own parameters)
+_NOT_RUN_SETTINGS = ("out", "evaluate", "report", "gap", "threads", "verbose", "epochs",
+                     "checkpoint", "test_utterances", "trained_kinds")
+
+
+def checkpoint_dir(args):
+    """Where training saves its state after every epoch (None: nowhere)."""
+    if args.checkpoint is None:
+        return args.out.with_name(args.out.name + ".training")
+    if str(args.checkpoint).lower() == "none":
+        return None
+    return args.checkpoint
+
+
+def run_metadata(args):
+    """The settings of the data and its augmentation, which a resumed run must share."""
+    return {k: str(v) for k, v in sorted(vars(args).items()) if k not in _NOT_RUN_SETTINGS}
 
 
 def build_augment(args, noise_pool=None):
@@ -357,6 +390,12 @@ def parse_args(argv):
     p.add_argument("--gap", type=Path, metavar="CSV",
                    help="also score training vs test speakers x training vs test noise "
                         "recordings (matched kinds) and write that table here")
+    p.add_argument("--checkpoint", type=Path, metavar="DIR",
+                   help="folder where training saves its state after every epoch; an "
+                        "interrupted run given the same folder (and settings) resumes from "
+                        "it, a finished one is restored without training, and a larger "
+                        "--epochs trains on (default: OUT.training next to -o; 'none': "
+                        "save nothing)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (default: torch's choice; 1 is faster on a busy machine)")
@@ -400,14 +439,28 @@ def main(argv=None):
         valid = make_mixtures(speech.train, noise.train,
                               snr_db=list(range(args.snr_min, args.snr_max + 1)),
                               n_mixtures=args.valid_utterances, random_state=args.seed + 7)
-        enhancer.fit_stream(
-            speech.train, noise.train, snr_db=list(range(args.snr_min, args.snr_max + 1)),
-            n_items=args.items_per_epoch, augment=build_augment(args, noise.train),
-            valid=(valid.noisy, valid.clean), random_state=args.seed,
-        )
+        try:
+            enhancer.fit_stream(
+                speech.train, noise.train, snr_db=list(range(args.snr_min, args.snr_max + 1)),
+                n_items=args.items_per_epoch, augment=build_augment(args, noise.train),
+                valid=(valid.noisy, valid.clean), random_state=args.seed,
+            )
+        except KeyboardInterrupt:
+            where = checkpoint_dir(args)
+            print("\ninterrupted: " + (f"the finished epochs are saved in {where}; run the same "
+                                       "command again to resume" if where else
+                                       "nothing was saved (--checkpoint none)"),
+                  file=sys.stderr)
+            return 130
         net = enhancer.estimator_.steps[-1][1]
+        resumed = getattr(dict(net.callbacks_).get("checkpoint"), "resumed_epochs_", 0)
+        if resumed:
+            print(f"resumed after epoch {resumed} from {checkpoint_dir(args)}")
         print(f"trained {len(net.history_)} epochs in {time.perf_counter() - t0:.0f} s "
               f"(best valid_loss {min(net.history_[:, 'valid_loss']):.4f})", flush=True)
+        # the checkpoint is a training helper, not part of the model
+        for pipeline in (enhancer.estimator, enhancer.estimator_):
+            pipeline.steps[-1][1].set_params(callbacks=None)
 
     print("scoring the test speakers on every test noise kind ...", flush=True)
     summary = generalisation_table(enhancer, speech, noise, trained_kinds=args.trained_kinds,

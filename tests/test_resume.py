@@ -26,11 +26,18 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
-from skorch.callbacks import Callback, Checkpoint, LoadInitState, TrainEndCheckpoint
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    LoadInitState,
+    LRScheduler,
+    TrainEndCheckpoint,
+)
 
 from sksep.datasets import AudioCollection, make_mixtures, read_mixtures
-from sksep.exceptions import CorpusLayoutError
-from sksep.models import DNN0Regressor
+from sksep.exceptions import CorpusLayoutError, ModelFileError, ParameterError
+from sksep.models import DNN0Regressor, TrainingCheckpoint
 
 
 # --------------------------------------------------------------------------- training
@@ -182,6 +189,160 @@ def test_resume_recipe_in_the_docs_runs():
     blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
     assert len(blocks) == 1
     exec(compile(textwrap.dedent(blocks[0]), "guarantees.rst", "exec"), {})
+
+
+# --------------------------------------------------------------------------- TrainingCheckpoint
+def _resumable(dirname, max_epochs, *extra, **params):
+    params = {"module__hidden_dim": 16, "module__dropout": 0.3, "batch_size": 64, "verbose": 0,
+              "random_state": 0, **params}
+    return DNN0Regressor(max_epochs=max_epochs, **params,
+                         callbacks=[("checkpoint", TrainingCheckpoint(dirname)), *extra])
+
+
+def _weights(net):
+    return {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+
+def _assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_training_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):
+    """Interrupted mid-epoch 3 and resumed, a run ends with the uninterrupted run's weights.
+
+    That needs everything restored: weights, Adam's moments, the lr schedule, early
+    stopping's best weights and patience, and the random draws (dropout, shuffling).
+    """
+    X, Y = _data()
+    reference = Record()
+    ref = _resumable(tmp_path / "ref", 4, ("record", reference)).fit(X, Y)
+
+    first = Record()
+    with pytest.raises(KeyboardInterrupt, match="epochs 1-2 are saved"):
+        _resumable(tmp_path / "run", 4, ("interrupt", Interrupt(epoch=3, batch=2)),
+                   ("record", first)).fit(X, Y)
+    resumed = Record()
+    net = _resumable(tmp_path / "run", 4, ("record", resumed)).fit(X, Y)
+    checkpoint = dict(net.callbacks_)["checkpoint"]
+    assert checkpoint.resumed_epochs_ == 2
+    assert [row["epoch"] for row in net.history] == [1, 2, 3, 4]  # max_epochs is the total
+    assert net.history[:, "train_loss"] == ref.history[:, "train_loss"]
+    assert net.history[:, "valid_loss"] == ref.history[:, "valid_loss"]
+    np.testing.assert_allclose(resumed.lrs, reference.lrs[2:], rtol=0)
+    _assert_same_weights(_weights(net), _weights(ref))
+
+    # a finished run is restored without training; more max_epochs train the extra ones
+    again = Record()
+    done = _resumable(tmp_path / "run", 4, ("record", again)).fit(X, Y)
+    assert len(done.history) == 4 and again.lrs == []
+    _assert_same_weights(_weights(done), _weights(ref))
+    longer = _resumable(tmp_path / "run", 6).fit(X, Y)
+    assert [row["epoch"] for row in longer.history] == [1, 2, 3, 4, 5, 6]
+    straight = _resumable(tmp_path / "straight6", 6).fit(X, Y)
+    _assert_same_weights(_weights(longer), _weights(straight))
+
+
+def test_training_checkpoint_keeps_an_early_stopped_run_stopped(tmp_path):
+    X, Y = _data()
+    stop = {"callbacks__early_stopping__patience": 1,
+            "callbacks__early_stopping__threshold": 0.5}  # 50 % better or it is a miss
+    net = _resumable(tmp_path, 20, **stop).fit(X, Y)
+    n = len(net.history)
+    assert n < 20  # early stopping ended it, and load_best restored the best epoch
+    best = _weights(net)
+    again = _resumable(tmp_path, 20, **stop).fit(X, Y)
+    assert len(again.history) == n and dict(again.callbacks_)["checkpoint"].resumed_epochs_ == n
+    _assert_same_weights(_weights(again), best)
+
+
+@pytest.mark.parametrize("params", [
+    # early stopping: best epoch 1, then misses; resumed, it must remember both
+    {"callbacks__early_stopping__patience": 2, "callbacks__early_stopping__threshold": 0.5},
+    # a scheduler with state of its own (best loss, epochs without improvement)
+    {"callbacks__lr_scheduler": LRScheduler(torch.optim.lr_scheduler.ReduceLROnPlateau,
+                                            monitor="valid_loss", patience=0, threshold=0.2,
+                                            factor=0.5)},
+], ids=["early_stopping", "plateau"])
+def test_training_checkpoint_restores_callback_state(tmp_path, params):
+    X, Y = _data()
+    ref_lrs, lrs = Record(), Record()
+    ref = _resumable(tmp_path / "ref", 6, ("record", ref_lrs), **params).fit(X, Y)
+    with pytest.raises(KeyboardInterrupt):
+        _resumable(tmp_path / "run", 6, ("interrupt", Interrupt(epoch=3, batch=1)),
+                   **params).fit(X, Y)
+    net = _resumable(tmp_path / "run", 6, ("record", lrs), **params).fit(X, Y)
+    assert len(net.history) == len(ref.history)
+    assert lrs.lrs == ref_lrs.lrs[2:]
+    _assert_same_weights(_weights(net), _weights(ref))
+
+
+def test_training_checkpoint_refuses_another_run(tmp_path):
+    X, Y = _data()
+    _resumable(tmp_path, 1).fit(X, Y)
+    with pytest.raises(ParameterError, match=r"other settings \(lr: 0.001 then, 0.01 now"):
+        _resumable(tmp_path, 2, lr=0.01).fit(X, Y)
+    with pytest.raises(ParameterError, match="callbacks__lr_scheduler__gamma"):
+        _resumable(tmp_path, 2, callbacks__lr_scheduler__gamma=0.5).fit(X, Y)
+    meta = DNN0Regressor(module__hidden_dim=16, module__dropout=0.3, batch_size=64, verbose=0,
+                         random_state=0, max_epochs=2, callbacks=[
+                             ("checkpoint", TrainingCheckpoint(tmp_path, metadata={"snr": 5}))])
+    with pytest.raises(ParameterError, match=r"metadata\[snr\]: \(unset\) then, 5 now"):
+        meta.fit(X, Y)
+    # other data (say, another fold of a cross-validation) is refused too
+    with pytest.raises(ParameterError, match="made on other training data"):
+        _resumable(tmp_path, 2).fit([x[::-1] for x in X], Y)
+    # other callbacks, verbosity and max_epochs may change
+    _resumable(tmp_path, 2, ("record", Record()), verbose=1).fit(X, Y)
+
+
+def test_training_checkpoint_unreadable_or_foreign_file_is_an_error(tmp_path):
+    X, Y = _data()
+    _resumable(tmp_path, 1).fit(X, Y)
+    path = tmp_path / TrainingCheckpoint.filename
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="cannot read the training checkpoint"):
+        _resumable(tmp_path, 2).fit(X, Y)
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(ModelFileError, match="not a sksep training checkpoint"):
+        _resumable(tmp_path, 2).fit(X, Y)
+    path.unlink()
+    _resumable(tmp_path, 1).fit(X, Y)
+    state = torch.load(path, weights_only=True)
+    state["module"] = {"weight": torch.zeros(2)}  # as if the network's code had changed
+    torch.save(state, path)
+    with pytest.raises(ModelFileError, match="does not fit this network"):
+        _resumable(tmp_path, 2).fit(X, Y)
+
+
+def test_streamed_fit_resumes_with_the_mixtures_of_the_epochs_left(tmp_path):
+    """fit_stream draws fresh mixtures every epoch; a resumed run draws those it had not."""
+    from conftest import _speech_like
+
+    from sksep import SpeechEnhancer
+    from sksep.features import ContextStacker, FrameStandardizer, STFTTransformer
+
+    speech = [_speech_like(seconds=0.3, sr=8000, seed=i) for i in range(4)]
+    noise = [(0.05 * np.random.default_rng(1).standard_normal(9000)).astype(np.float32)]
+
+    def enhancer(folder, *extra):
+        return SpeechEnhancer(make_pipeline(
+            STFTTransformer(sr=8000, n_fft=64, hop_length=32), ContextStacker(1),
+            FrameStandardizer(), _resumable(folder, 3, *extra, train_split=None)))
+
+    def fit(enh):
+        return enh.fit_stream(speech, noise, snr_db=[0, 5], n_items=6, n_fit_items=4,
+                              buffer_size=128)
+
+    ref = fit(enhancer(tmp_path / "ref")).estimator_[-1]
+    with pytest.raises(KeyboardInterrupt):
+        fit(enhancer(tmp_path / "run", ("interrupt", Interrupt(epoch=2, batch=1))))
+    net = fit(enhancer(tmp_path / "run")).estimator_[-1]
+    assert dict(net.callbacks_)["checkpoint"].resumed_epochs_ == 1
+    assert net.history[:, "train_loss"] == ref.history[:, "train_loss"]
+    _assert_same_weights(_weights(net), _weights(ref))
 
 
 # --------------------------------------------------------------------------- mixture corpus

@@ -166,3 +166,54 @@ def test_filters_flag_refuses_a_wrong_count_or_network(script, argv, message, ca
         script.parse_args(argv)
     assert info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+_TINY = ["--corpus", "sample", "--network", "dnn0", "--features", "stft", "--sr", "8000",
+         "--n-fft", "128", "--hop-length", "64", "--hidden", "16", "--layers", "1",
+         "--context", "1", "--epochs", "3", "--items-per-epoch", "4", "--valid-utterances", "2",
+         "--test-utterances", "1", "--dropout", "0.2"]
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(script, tmp_path, capsys, monkeypatch):
+    """Ctrl-C mid-epoch 2 exits 130; the same command resumes and ends as an uninterrupted run."""
+    from skorch.callbacks import Callback
+
+    def run(name, *extra):
+        out = tmp_path / f"{name}.sksep"
+        status = script.main([*_TINY, "-o", str(out), "--report", str(tmp_path / f"{name}.csv"),
+                              *extra])
+        return status, out
+
+    _, straight = run("straight")
+    assert (tmp_path / "straight.sksep.training" / "training_state.pt").is_file()
+
+    class CtrlC(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    build = script.build_enhancer
+
+    def interrupted(args):
+        enhancer = build(args)
+        enhancer.estimator.steps[-1][1].callbacks.append(("ctrl_c", CtrlC()))
+        return enhancer
+
+    monkeypatch.setattr(script, "build_enhancer", interrupted)
+    capsys.readouterr()
+    status, out = run("resumed")
+    err = capsys.readouterr().err
+    assert status == 130 and "run the same command again to resume" in err
+    assert not out.exists()  # no half-trained model is saved
+    monkeypatch.setattr(script, "build_enhancer", build)
+    status, out = run("resumed")
+    assert status == 1 and "resumed after epoch 1 from" in capsys.readouterr().out
+    a, b = sksep.load(straight).estimator_[-1], sksep.load(out).estimator_[-1]
+    assert len(b.history_) == 3 and b.history_[:, "train_loss"] == a.history_[:, "train_loss"]
+    for name, tensor in a.module_.state_dict().items():
+        assert torch.equal(tensor, b.module_.state_dict()[name]), name
+    # another setting of the data is refused, naming it; 'none' trains without a checkpoint
+    with pytest.raises(sksep.exceptions.ParameterError, match=r"metadata\[snr_min\]"):
+        run("resumed", "--snr-min", "-3")
+    run("fresh", "--checkpoint", "none")
+    assert not (tmp_path / "fresh.sksep.training").exists()

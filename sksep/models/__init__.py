@@ -5,6 +5,7 @@ take lists of per-utterance feature matrices and masks; the DNNs train on
 frames, the CNNs on (context frames x channels) patches built on the fly.
 """
 
+from ._checkpoint import TrainingCheckpoint
 from ._data import UtteranceDataset, UtteranceSplit
 from ._modules import CNN0, CNN1, DNN0, DNN1, BiasedSigmoid
 from ._regressors import (
@@ -28,6 +29,7 @@ __all__ = [
     "DNN1",
     "DNN1Regressor",
     "MixingDataset",
+    "TrainingCheckpoint",
     "UtteranceDataset",
     "UtteranceSplit",
     "ValidEarlyStopping",

@@ -30,6 +30,7 @@ from skorch.utils import is_dataset
 from torch.utils.data import DataLoader
 
 from ..exceptions import ParameterError
+from ._checkpoint import TrainingCheckpoint
 from ._data import UtteranceDataset, UtteranceSplit, check_context, check_utterances, collate_batch
 from ._modules import CNN0, CNN1, DNN0, DNN1
 
@@ -303,6 +304,18 @@ class _MaskRegressor(NeuralNetRegressor):
         self._check_module_sizes()
         with self._seeded():
             return super().fit(dataset, None, **fit_params)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # A TrainingCheckpoint that restored an interrupted run trains only the epochs left.
+        checkpoints = [cb for _, cb in self.callbacks_ if isinstance(cb, TrainingCheckpoint)]
+        if epochs is None:
+            epochs = self.max_epochs
+            for cb in checkpoints:
+                if cb.resumed_epochs_:
+                    epochs = min(epochs, cb.remaining_epochs(self.max_epochs))
+        for cb in checkpoints:
+            cb.plan(len(self.history), epochs)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training without re-initializing (see :meth:`fit` for ``X`` and ``y``)."""
