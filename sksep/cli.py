@@ -390,6 +390,10 @@ def _add_train(sub):
     p.add_argument("--max-files", type=int, default=None, metavar="N",
                    help="read at most N speech and N noise files")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    p.add_argument("--checkpoint", metavar="DIR", default=None,
+                   help="folder where training saves its state after every epoch; run an "
+                        "interrupted command again and it resumes from the last finished epoch "
+                        "(default: OUT.training next to the model file; 'none' saves nothing)")
     p.add_argument("--quick", action="store_true",
                    help="tiny network widths, for a smoke test")
     p.add_argument("-v", "--verbose", action="store_true", help="print the epoch table")
@@ -413,6 +417,13 @@ def _load_folder_audio(root, sr, max_files, what):
     return AudioCollection.concat(parts) if len(parts) > 1 else parts[0]
 
 
+def _checkpoint_dir(given, out):
+    """The training checkpoint folder: ``given``, ``OUT.training`` by default, None for 'none'."""
+    if given is None:
+        return out.with_name(out.name + ".training")
+    return None if given.lower() == "none" else Path(given)
+
+
 def _run_train(args):
     import dataclasses
 
@@ -420,6 +431,7 @@ def _run_train(args):
     from .comparison import FULL, QUICK, make_enhancer
     from .datasets import load_musan, load_timit, make_mixtures
     from .metrics import stoi
+    from .models import TrainingCheckpoint
 
     for name in ("mixtures", "epochs", "sr"):
         if getattr(args, name) < 1:
@@ -457,9 +469,18 @@ def _run_train(args):
     net.set_params(verbose=int(args.verbose))
     if args.device:
         net.set_params(device=args.device)
+    checkpoint = _checkpoint_dir(args.checkpoint, out)
+    if checkpoint is not None:
+        net.set_params(callbacks=[("checkpoint", TrainingCheckpoint(checkpoint))])
     _note(f"training {_NETWORKS[args.network]} on {args.features} features: {len(train)} "
           f"mixtures ({sum(train.clean.durations) / 60:.1f} min) at {args.snr} dB")
     enhancer.fit(train.noisy, train.clean)
+    fitted = enhancer.estimator_.steps[-1][1]
+    resumed = getattr(dict(fitted.callbacks_).get("checkpoint"), "resumed_epochs_", 0)
+    if resumed:
+        _note(f"resumed after epoch {resumed} from {checkpoint}")
+    for pipeline in (enhancer.estimator, enhancer.estimator_):  # a training helper, not saved
+        pipeline.steps[-1][1].set_params(callbacks=None)
     path = save(enhancer, out)
     if valid is not None and len(valid):
         test = make_mixtures(valid, noise, snr_db=args.snr, snr_mode="all",
@@ -597,8 +618,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        print("sksep: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # a TrainingCheckpoint says where the finished epochs are and how to resume
+        print(f"sksep: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (UserError, AudioError, CorpusLayoutError, ParameterError, ModelFileError,
             FileNotFoundError) as exc:

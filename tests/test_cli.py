@@ -80,6 +80,43 @@ def test_train_writes_a_model_that_enhance_uses(model, folders, tmp_path):
     assert sr == SR and len(y) == sf.info(folders / "noisy" / "t0.wav").frames
 
 
+def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
+    """SIGINT mid-training: exit 130 naming the checkpoint; the same command resumes from it."""
+    import json
+    import signal
+    import time
+
+    import torch
+
+    out = tmp_path / "m.sksep"
+    state = tmp_path / "m.sksep.training" / "training_state.pt"
+    argv = ["train", "--speech", folders / "speech", "--noise", folders / "noise", "--network",
+            "dnn0", "--features", "stft", "--quick", "-o", out]
+    env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "sksep", *map(str, argv), "--epochs", "500"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not state.exists():  # the first epoch is saved: interrupt the ones after it
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no epoch was saved"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: training interrupted" in err and "to resume" in err
+    assert not out.exists()  # no half-trained model file
+    saved = len(json.loads(torch.load(state, weights_only=True)["history"]))
+    assert 1 <= saved < 500
+    capsys.readouterr()
+    assert cli.main([*map(str, argv), "--epochs", str(saved + 1)]) == 0
+    assert f"resumed after epoch {saved} from" in capsys.readouterr().err
+    net = sksep.load(out).estimator_.steps[-1][1]
+    assert [row["epoch"] for row in net.history_] == list(range(1, saved + 2))
+
+
 def test_enhance_default_model_any_rate_and_channels(folders, sample, tmp_path):
     """No --model: the bundled default; 16 kHz mono and 44.1 kHz stereo keep rate and length."""
     y = sample[0].test[2][: int(1.5 * SR)]
