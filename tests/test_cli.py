@@ -89,7 +89,7 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
     import torch
 
     out = tmp_path / "m.sksep"
-    state = tmp_path / "m.sksep.training" / "training_state.pt"
+    runs = tmp_path / "m.sksep.training"
     argv = ["train", "--speech", folders / "speech", "--noise", folders / "noise", "--network",
             "dnn0", "--features", "stft", "--quick", "-o", out]
     env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
@@ -97,7 +97,7 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 240
-        while not state.exists():  # the first epoch is saved: interrupt the ones after it
+        while not list(runs.glob("*/training_state.pt")):  # epoch 1 saved: interrupt later
             assert proc.poll() is None, proc.stderr.read()
             assert time.monotonic() < deadline, "no epoch was saved"
             time.sleep(0.05)
@@ -108,6 +108,7 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
     assert proc.returncode == 130, err
     assert "interrupted: training interrupted" in err and "to resume" in err
     assert not out.exists()  # no half-trained model file
+    [state] = runs.glob("*/training_state.pt")
     saved = len(json.loads(torch.load(state, weights_only=True)["history"]))
     assert 1 <= saved < 500
     capsys.readouterr()

@@ -36,7 +36,7 @@ from skorch.callbacks import (
 )
 
 from sksep.datasets import AudioCollection, make_mixtures, read_mixtures
-from sksep.exceptions import CorpusLayoutError, ModelFileError, ParameterError
+from sksep.exceptions import CorpusLayoutError, ModelFileError
 from sksep.models import DNN0Regressor, TrainingCheckpoint
 
 
@@ -278,29 +278,65 @@ def test_training_checkpoint_restores_callback_state(tmp_path, params):
     _assert_same_weights(_weights(net), _weights(ref))
 
 
-def test_training_checkpoint_refuses_another_run(tmp_path):
+def _resumed(net):
+    return dict(net.callbacks_)["checkpoint"].resumed_epochs_
+
+
+def test_training_checkpoint_keeps_each_run_in_its_own_folder(tmp_path):
     X, Y = _data()
-    _resumable(tmp_path, 1).fit(X, Y)
-    with pytest.raises(ParameterError, match=r"other settings \(lr: 0.001 then, 0.01 now"):
-        _resumable(tmp_path, 2, lr=0.01).fit(X, Y)
-    with pytest.raises(ParameterError, match="callbacks__lr_scheduler__gamma"):
-        _resumable(tmp_path, 2, callbacks__lr_scheduler__gamma=0.5).fit(X, Y)
-    meta = DNN0Regressor(module__hidden_dim=16, module__dropout=0.3, batch_size=64, verbose=0,
-                         random_state=0, max_epochs=2, callbacks=[
-                             ("checkpoint", TrainingCheckpoint(tmp_path, metadata={"snr": 5}))])
-    with pytest.raises(ParameterError, match=r"metadata\[snr\]: \(unset\) then, 5 now"):
-        meta.fit(X, Y)
-    # other data (say, another fold of a cross-validation) is refused too
-    with pytest.raises(ParameterError, match="made on other training data"):
-        _resumable(tmp_path, 2).fit([x[::-1] for x in X], Y)
-    # other callbacks, verbosity and max_epochs may change
-    _resumable(tmp_path, 2, ("record", Record()), verbose=1).fit(X, Y)
+    first = _resumable(tmp_path, 1).fit(X, Y)
+    run = dict(first.callbacks_)["checkpoint"].run_dir_
+    assert run.parent == tmp_path and (run / TrainingCheckpoint.filename).is_file()
+    described = json.loads((run / "run.json").read_text())
+    assert described["config"]["lr"] == "0.001"
+    assert described["data"].startswith("UtteranceDataset sha256:")
+    # other settings, metadata or data are other runs: they start afresh beside it
+    other_runs = [
+        _resumable(tmp_path, 1, lr=0.01).fit(X, Y),
+        _resumable(tmp_path, 1, callbacks__lr_scheduler__gamma=0.5).fit(X, Y),
+        DNN0Regressor(module__hidden_dim=16, module__dropout=0.3, batch_size=64, verbose=0,
+                      random_state=0, max_epochs=1, callbacks=[
+                          ("checkpoint", TrainingCheckpoint(tmp_path, metadata={"snr": 5}))]
+                      ).fit(X, Y),
+        _resumable(tmp_path, 1).fit([x[::-1] for x in X], Y),  # say, another fold
+    ]
+    assert [_resumed(net) for net in other_runs] == [0, 0, 0, 0]
+    assert len(list(tmp_path.glob("*/run.json"))) == 5
+    # other callbacks, verbosity and max_epochs are the same run: it resumes
+    again = _resumable(tmp_path, 2, ("record", Record()), verbose=1).fit(X, Y)
+    assert _resumed(again) == 1 and len(again.history) == 2
+
+
+class CountEpochs(Callback):
+    """Counts the epochs trained by all its clones (a grid search clones the estimator)."""
+
+    epochs = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        CountEpochs.epochs.append(len(net.history))
+
+
+def test_grid_search_with_a_checkpoint_resumes_its_fits(tmp_path):
+    """Run again, a grid search restores every finished fit instead of training it."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, Y = _data()
+    net = _resumable(tmp_path, 2, ("count", CountEpochs()))
+    CountEpochs.epochs.clear()
+    search = GridSearchCV(net, {"lr": [1e-3, 3e-3]}, cv=2, error_score="raise").fit(X, Y)
+    assert len(CountEpochs.epochs) == 2 * (2 * 2 + 1)  # 2 epochs x (2 candidates x 2 folds + refit)
+    assert len(list(tmp_path.glob("*/training_state.pt"))) == 5
+    CountEpochs.epochs.clear()
+    again = GridSearchCV(net, {"lr": [1e-3, 3e-3]}, cv=2, error_score="raise").fit(X, Y)
+    assert CountEpochs.epochs == []
+    np.testing.assert_array_equal(again.cv_results_["mean_test_score"],
+                                  search.cv_results_["mean_test_score"])
 
 
 def test_training_checkpoint_unreadable_or_foreign_file_is_an_error(tmp_path):
     X, Y = _data()
-    _resumable(tmp_path, 1).fit(X, Y)
-    path = tmp_path / TrainingCheckpoint.filename
+    net = _resumable(tmp_path, 1).fit(X, Y)
+    path = dict(net.callbacks_)["checkpoint"].run_dir_ / TrainingCheckpoint.filename
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelFileError, match="cannot read the training checkpoint"):

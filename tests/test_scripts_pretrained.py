@@ -1,5 +1,6 @@
 """scripts/train_pretrained.py end to end on the bundled sample, with a tiny network."""
 
+import json
 
 import numpy as np
 import pandas as pd
@@ -185,7 +186,7 @@ def test_interrupted_training_resumes_from_its_checkpoint(script, tmp_path, caps
         return status, out
 
     _, straight = run("straight")
-    assert (tmp_path / "straight.sksep.training" / "training_state.pt").is_file()
+    assert len(list((tmp_path / "straight.sksep.training").glob("*/training_state.pt"))) == 1
 
     class CtrlC(Callback):
         def on_batch_end(self, net, training=False, **kwargs):
@@ -212,8 +213,12 @@ def test_interrupted_training_resumes_from_its_checkpoint(script, tmp_path, caps
     assert len(b.history_) == 3 and b.history_[:, "train_loss"] == a.history_[:, "train_loss"]
     for name, tensor in a.module_.state_dict().items():
         assert torch.equal(tensor, b.module_.state_dict()[name]), name
-    # another setting of the data is refused, naming it; 'none' trains without a checkpoint
-    with pytest.raises(sksep.exceptions.ParameterError, match=r"metadata\[snr_min\]"):
-        run("resumed", "--snr-min", "-3")
+    # another setting of the data is another run, trained afresh beside the first
+    capsys.readouterr()
+    run("resumed", "--snr-min", "-3")
+    assert "resumed after" not in capsys.readouterr().out
+    runs = list((tmp_path / "resumed.sksep.training").glob("*/run.json"))
+    assert sorted(json.loads(r.read_text())["metadata"]["snr_min"] for r in runs) == ["-3", "-5"]
+    # 'none' trains without a checkpoint
     run("fresh", "--checkpoint", "none")
     assert not (tmp_path / "fresh.sksep.training").exists()

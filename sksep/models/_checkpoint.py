@@ -3,11 +3,12 @@
 skorch's own :class:`~skorch.callbacks.Checkpoint` and
 :class:`~skorch.callbacks.LoadInitState` save the module, optimizer and
 history, but an interrupted run resumed from them does not continue as the
-uninterrupted run would have: the learning-rate schedule and early stopping
-start over, the random draws differ, and ``max_epochs`` more epochs are run.
-:class:`TrainingCheckpoint` saves everything a sksep regressor's training
-depends on, so that an interrupted fit, run again with the same folder,
-continues from the last finished epoch and ends where it would have ended.
+uninterrupted run would have: early stopping starts over, the random draws
+differ, and ``max_epochs`` more epochs are run. :class:`TrainingCheckpoint`
+saves everything a sksep regressor's training depends on, so that an
+interrupted fit, run again, continues from the last finished epoch and ends
+where it would have ended. Each run (settings and data) has its own subfolder,
+so one folder serves a whole grid search.
 """
 
 from __future__ import annotations
@@ -23,14 +24,35 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.history import History
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, atomic_write_text
 from ..exceptions import ModelFileError, ParameterError
 
-__all__ = ["TrainingCheckpoint"]
+__all__ = ["TrainingCheckpoint", "array_digest", "stable_repr"]
 
 _FORMAT = 1
 # parameters that may change between an interrupted run and its resumption
 _FREE_PARAMS = ("max_epochs", "verbose", "device", "callbacks")
+
+
+def array_digest(*arrays):
+    """A short SHA-256 of arrays' dtypes, shapes and bytes (None entries are skipped)."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        if a is None:
+            continue
+        a = np.ascontiguousarray(a)
+        digest.update(repr((a.dtype.str, a.shape)).encode())
+        digest.update(a.view(np.uint8).data)
+    return digest.hexdigest()[:16]
+
+
+def stable_repr(obj):
+    """``repr(obj)``, or its class's qualified name when the repr holds a memory address."""
+    text = repr(obj)
+    if " at 0x" not in text:
+        return text
+    kind = obj if inspect.isfunction(obj) or inspect.isclass(obj) else type(obj)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _describe(value):
@@ -56,7 +78,7 @@ def _config(net):
             params.update({f"callbacks__{name}__{k}": v for k, v in vars(cb).items()
                            if not (k.startswith("_") or k.endswith("_") or k == "sink")})
     config = {}
-    for key, value in params.items():
+    for key, value in sorted(params.items()):
         text = _describe(value)
         if text is not None:
             config[key] = text
@@ -64,18 +86,14 @@ def _config(net):
 
 
 def _data_key(X):
-    """A fingerprint of the training data: a hash of in-memory frames, else the dataset's repr."""
-    features = getattr(X, "features", None)
-    if isinstance(features, np.ndarray):
-        digest = hashlib.sha256()
-        for part in (features, getattr(X, "targets", None), getattr(X, "lengths", None)):
-            if isinstance(part, np.ndarray):
-                digest.update(repr((part.dtype.str, part.shape)).encode())
-                digest.update(np.ascontiguousarray(part).view(np.uint8).data)
-        return f"{type(X).__name__} sha256:{digest.hexdigest()[:16]}"
-    if type(X).__repr__ is not object.__repr__:
-        return repr(X)
-    return type(X).__name__
+    """What identifies the training data: its ``fingerprint()``, else its kind and size."""
+    fingerprint = getattr(X, "fingerprint", None)
+    if callable(fingerprint):
+        return str(fingerprint())
+    try:
+        return f"{type(X).__name__} of {len(X)}"
+    except TypeError:
+        return type(X).__name__
 
 
 class TrainingCheckpoint(Callback):
@@ -85,15 +103,26 @@ class TrainingCheckpoint(Callback):
     writes (atomically) the network's weights, the optimizer's and criterion's
     state, the history, the state of every learning-rate scheduler and early
     stopping callback, and the random generators' states. When a later ``fit``
-    (of the same or a cloned regressor, e.g. the same script run again) starts
-    with a saved state in ``dirname``, it restores all of that and trains only
+    (of the same or a cloned regressor, e.g. the same script run again) finds
+    the saved state of the same run, it restores all of that and trains only
     the epochs that are left: ``max_epochs`` counts the epochs of the whole
     run, the learning-rate schedule and the patience of early stopping go on
     where they were, and a streamed :class:`~sksep.models.MixingDataset` makes
     the mixtures of the epochs that are left. The resumed run ends with the
     same weights as an uninterrupted one (up to nondeterministic GPU kernels).
 
-    A run that ended (early stopping, or ``max_epochs`` reached) is also kept:
+    A *run* is the network's settings (every parameter of the network, its
+    learning-rate scheduler and its early stopping, but ``max_epochs``,
+    ``verbose`` and ``device``), the ``metadata`` and the training data (the
+    dataset's ``fingerprint()``: a hash of in-memory frames and masks, or of a
+    stream's sources and settings). Each run has its own subfolder of
+    ``dirname`` named by a hash of those, with a ``run.json`` that lists them;
+    other settings or data start a new run beside the others. So one folder
+    serves a grid search or a cross-validation: run it again after an
+    interruption, and the fits that had finished are restored without
+    training, the one that was cut short resumes, and the rest train.
+
+    A run that ended (early stopping, or ``max_epochs`` reached) is kept:
     fitting again restores the finished model without training; raising
     ``max_epochs`` trains the extra epochs, unless early stopping had ended
     the run. An interrupted fit (Ctrl-C) raises :class:`KeyboardInterrupt`
@@ -104,29 +133,25 @@ class TrainingCheckpoint(Callback):
     Parameters
     ----------
     dirname : str or Path
-        Folder of the saved state (created when missing). Use one folder per
-        training run: resuming with different settings (any parameter of the
-        network, its learning-rate scheduler or its early stopping, but
-        ``max_epochs``, ``verbose`` and ``device``) or on different data (a
-        hash of in-memory training frames and masks; a streamed dataset's
-        description) is refused. Other callbacks may differ.
-    metadata : dict of str to str or None, default=None
-        Further settings the run depends on that the network does not hold
-        (e.g. the corpus or the augmentation of a streamed fit); resuming with
-        different metadata is refused, as for the network's parameters.
+        Folder of the runs' subfolders (created when missing).
+    metadata : dict or None, default=None
+        Further settings the run depends on that neither the network nor the
+        dataset's fingerprint holds (values are compared as text).
     sink : callable, default=print
-        Where the resumption is reported (when the net is verbose).
+        Where a resumption is reported (when the net is verbose).
 
     Attributes
     ----------
+    run_dir_ : Path
+        The subfolder of the last fit's run.
     resumed_epochs_ : int
-        Epochs restored from ``dirname`` at the start of the last fit (0 when
-        it started afresh).
+        Epochs restored at the start of the last fit (0 when it started afresh).
 
     Notes
     -----
-    The file holds tensors, numbers and text only and is read with
-    ``torch.load(..., weights_only=True)``. The in-memory
+    The state file holds tensors, numbers and text only and is read with
+    ``torch.load(..., weights_only=True)``; a damaged or foreign one stops the
+    fit with :class:`~sksep.exceptions.ModelFileError`. The in-memory
     :class:`~sksep.models.UtteranceDataset` split is seeded, so a resumed
     ``fit`` on the same data validates on the same utterances.
 
@@ -139,10 +164,11 @@ class TrainingCheckpoint(Callback):
     >>> X = [rng.normal(size=(40, 6)).astype(np.float32) for _ in range(5)]
     >>> Y = [rng.uniform(size=(40, 3)).astype(np.float32) for _ in range(5)]
     >>> folder = tempfile.mkdtemp()
-    >>> net = DNN0Regressor(module__hidden_dim=8, max_epochs=3, verbose=0, random_state=0,
-    ...                     callbacks=[("checkpoint", TrainingCheckpoint(folder))]).fit(X, Y)
-    >>> again = DNN0Regressor(module__hidden_dim=8, max_epochs=3, verbose=0, random_state=0,
-    ...                       callbacks=[("checkpoint", TrainingCheckpoint(folder))]).fit(X, Y)
+    >>> def make_net():
+    ...     return DNN0Regressor(module__hidden_dim=8, max_epochs=3, verbose=0, random_state=0,
+    ...                          callbacks=[("checkpoint", TrainingCheckpoint(folder))])
+    >>> net = make_net().fit(X, Y)
+    >>> again = make_net().fit(X, Y)          # the finished run is restored, not retrained
     >>> len(again.history), again.callbacks[0][1].resumed_epochs_
     (3, 3)
     """
@@ -154,17 +180,12 @@ class TrainingCheckpoint(Callback):
         self.metadata = metadata
         self.sink = sink
 
-    @property
-    def path(self):
-        """The file of the saved state."""
-        return Path(self.dirname) / self.filename
-
     def initialize(self):
         self.resumed_epochs_ = 0
         self._stopped_early = False
         self._saved_epochs = 0
         self._target_epochs = None
-        self._data = None
+        self._run = None
         return self
 
     # ----------------------------------------------------------------- planning
@@ -178,15 +199,21 @@ class TrainingCheckpoint(Callback):
         """Record that this fit means to end after ``n_epochs_before + n_epochs`` epochs."""
         self._target_epochs = int(n_epochs_before) + int(n_epochs)
 
-    # ------------------------------------------------------------------- saving
+    # ---------------------------------------------------------------- the run
     def _metadata(self):
         if self.metadata is None:
             return {}
         if not isinstance(self.metadata, dict):
             raise ParameterError(f"metadata must be a dict or None, got {self.metadata!r}")
-        return {str(k): str(v) for k, v in self.metadata.items()}
+        return {str(k): str(v) for k, v in sorted(self.metadata.items())}
 
-    def _state(self, net, stopped_early, data):
+    def _identify(self, net, X):
+        self._run = {"config": _config(net), "metadata": self._metadata(), "data": _data_key(X)}
+        key = hashlib.sha256(json.dumps(self._run, sort_keys=True).encode()).hexdigest()[:16]
+        self.run_dir_ = Path(self.dirname) / key
+
+    # ------------------------------------------------------------------- saving
+    def _state(self, net, stopped_early):
         schedulers, stoppers = {}, {}
         for name, cb in net.callbacks_:
             if isinstance(cb, LRScheduler) and getattr(cb, "lr_scheduler_", None) is not None:
@@ -200,9 +227,6 @@ class TrainingCheckpoint(Callback):
                 }
         state = {
             "format": _FORMAT,
-            "config": _config(net),
-            "metadata": self._metadata(),
-            "data": data,
             "stopped_early": bool(stopped_early),
             "history": json.dumps(net.history.to_list()),
             "module": net.module_.state_dict(),
@@ -217,60 +241,41 @@ class TrainingCheckpoint(Callback):
         return state
 
     def _save(self, net, stopped_early=False):
-        with atomic_path(self.path) as tmp:
-            torch.save(self._state(net, stopped_early, self._data), tmp)
+        if not (self.run_dir_ / "run.json").exists():
+            atomic_write_text(self.run_dir_ / "run.json", json.dumps(self._run, indent=1))
+        with atomic_path(self.run_dir_ / self.filename) as tmp:
+            torch.save(self._state(net, stopped_early), tmp)
 
     # ------------------------------------------------------------------ loading
-    def _load(self):
+    def _load(self, path):
         try:
-            state = torch.load(self.path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ModelFileError(
-                f"cannot read the training checkpoint {self.path}: {exc}. Delete it to train "
-                "afresh"
+                f"cannot read the training checkpoint {path}: {exc}. Delete its folder to "
+                "train this run afresh"
             ) from exc
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ModelFileError(
-                f"{self.path} is not a sksep training checkpoint (format {_FORMAT}); delete it "
-                "to train afresh"
+                f"{path} is not a sksep training checkpoint (format {_FORMAT}); delete its "
+                "folder to train this run afresh"
             )
         return state
 
-    def _check_same_run(self, net, state):
-        now = {**_config(net), **{f"metadata[{k}]": v for k, v in self._metadata().items()}}
-        then = {**state["config"],
-                **{f"metadata[{k}]": v for k, v in state["metadata"].items()}}
-        changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
-        if changed:
-            listed = "; ".join(f"{k}: {then.get(k, '(unset)')} then, {now.get(k, '(unset)')} now"
-                               for k in changed[:5])
-            more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-            raise ParameterError(
-                f"the training checkpoint in {self.dirname} was made with other settings "
-                f"({listed}{more}); resume with the same settings, or use another folder (or "
-                "delete it) to train afresh"
-            )
-
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.initialize()
-        self._data = _data_key(X)
-        if len(net.history) or not self.path.exists():
+        self._identify(net, X)
+        path = self.run_dir_ / self.filename
+        if len(net.history) or not path.exists():
             return  # a fresh run, or a partial_fit going on in memory
-        state = self._load()
-        self._check_same_run(net, state)
-        if state["data"] != self._data:
-            raise ParameterError(
-                f"the training checkpoint in {self.dirname} was made on other training data "
-                f"({state['data']} then, {self._data} now); use one folder per training run "
-                "(in a grid search, one per candidate and fold)"
-            )
+        state = self._load(path)
         try:
             net.module_.load_state_dict(state["module"])
             net.optimizer_.load_state_dict(state["optimizer"])
             net.criterion_.load_state_dict(state["criterion"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise ModelFileError(
-                f"the training checkpoint in {self.dirname} does not fit this network: {exc}"
+                f"the training checkpoint {path} does not fit this network: {exc}"
             ) from exc
         net.history = History(json.loads(state["history"]))
         for name, cb in net.callbacks_:
@@ -288,7 +293,7 @@ class TrainingCheckpoint(Callback):
             X.epoch = self.resumed_epochs_
         if net.verbose:
             how = " (it had ended by early stopping)" if self._stopped_early else ""
-            self.sink(f"Resuming after epoch {self.resumed_epochs_} from {self.path}{how}")
+            self.sink(f"Resuming after epoch {self.resumed_epochs_} from {path}{how}")
 
     def on_epoch_end(self, net, **kwargs):
         self._save(net)
@@ -306,5 +311,5 @@ class TrainingCheckpoint(Callback):
         if self._saved_epochs < self._target_epochs:
             raise KeyboardInterrupt(
                 f"training interrupted; epochs 1-{self._saved_epochs} are saved in "
-                f"{self.dirname}: fit again with the same checkpoint folder to resume"
+                f"{self.run_dir_}: fit again with the same checkpoint folder to resume"
             )

@@ -208,6 +208,14 @@ class UtteranceDataset(torch.utils.data.Dataset):
             self.sample_shape = (int(np.prod(self.sample_shape)),)
         self._indices = np.arange(n_total)
 
+    def fingerprint(self):
+        """Text that changes with the served data (:class:`TrainingCheckpoint` keys runs by it)."""
+        from ._checkpoint import array_digest
+
+        digest = array_digest(self.features, self.targets, self.lengths)
+        return (f"UtteranceDataset sha256:{digest} context={self.context} "
+                f"flatten={self.flatten}")
+
     @property
     def n_outputs(self):
         """Width of the targets, or None without targets."""

@@ -17,6 +17,7 @@ and :mod:`sksep.targets` and serves exactly the samples an
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import numbers
 import os
@@ -328,6 +329,30 @@ class MixingDataset(torch.utils.data.IterableDataset):
         return self._peek()[2]
 
     # ---------------------------------------------------------------- mixing
+    def fingerprint(self):
+        """Text that changes with the mixtures this dataset makes.
+
+        A hash of the sources (waveforms, or file paths), the mixing, target
+        and layout settings, the front end, the augmentation's repr and the
+        features and mask of the first mixture (which show the fitted
+        ``transform``). :class:`TrainingCheckpoint` keys runs by it.
+        """
+        from ._checkpoint import array_digest, stable_repr
+
+        sources = []
+        for src in (self._speech, self._noise):
+            if src.lazy:
+                sources.append(hashlib.sha256("\0".join(src.paths).encode()).hexdigest()[:16])
+            else:
+                sources.append(array_digest(*src.waves))
+        settings = (self.sr, self.snr_db.tolist(), self.context, self.target, self.beta,
+                    self.lc_db, self.level_db, self.peak, self.n_items, self.random_state,
+                    self._layout, stable_repr(self.frontend), stable_repr(self.augment))
+        first = array_digest(*self.mixture(0)[3:])
+        settings_digest = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+        return (f"MixingDataset speech:{sources[0]} noise:{sources[1]} "
+                f"settings:{settings_digest} first:{first}")
+
     def _rng(self, epoch_key, i):
         return np.random.default_rng([self.random_state, *epoch_key, int(i)])
 
