@@ -12,7 +12,10 @@ in other recordings) or ``unseen`` (a held-out kind); and writes the report to
 
 Work is cached per system under ``cache_dir`` (one CSV of per-utterance scores,
 a training history and an example output each), so an interrupted run resumes
-where it stopped and a finished run only rewrites the report.
+where it stopped and a finished run only rewrites the report. A network's
+training state is saved after every epoch (a
+:class:`~sksep.models.TrainingCheckpoint` under ``cache_dir``), so a system
+cut short resumes from its last finished epoch.
 """
 
 from __future__ import annotations
@@ -386,6 +389,7 @@ def run_comparison(
         base = os.environ.get("SKSEP_CACHE") or Path.home() / ".cache" / "sksep"
         cache_dir = Path(base) / "compare"
     from . import __version__
+    from .models import TrainingCheckpoint
 
     cache = Path(cache_dir) / __version__ / settings.key()
     (cache / "results").mkdir(parents=True, exist_ok=True)
@@ -469,8 +473,15 @@ def run_comparison(
         for network in networks:
             def run_network(network=network, feature=feature):
                 enh = make_enhancer(network, feature, settings, memory=memory, verbose=verbose)
+                # the training state of every epoch: an interrupted run resumes mid-system
+                net = enh.estimator.steps[-1][1]
+                checkpoint = TrainingCheckpoint(cache / "training")
+                net.set_params(callbacks=[*(net.callbacks or []), ("checkpoint", checkpoint)])
                 log(f"training {network} on {feature} features ...")
                 enh.fit(train.noisy, train.clean)
+                fitted = dict(enh.estimator_.steps[-1][1].callbacks_)["checkpoint"]
+                if fitted.resumed_epochs_:
+                    log(f"  resumed after epoch {fitted.resumed_epochs_} ({fitted.run_dir_})")
                 est = enh.predict(test.noisy)
                 mask = enh.predict_mask([test.noisy[example]])[0]
                 info = {

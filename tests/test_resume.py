@@ -452,12 +452,12 @@ def test_interrupted_overwrite_does_not_mix_old_and_new(mixtures, tmp_path, monk
 # --------------------------------------------------------------------------- comparison
 @pytest.mark.slow
 def test_interrupted_comparison_resumes_from_cache(tmp_path, monkeypatch, capsys):
-    from sksep import baselines
+    from sksep import baselines, comparison
     from sksep.comparison import QUICK, run_comparison
 
     settings = dataclasses.replace(
-        QUICK, snrs=(0.0,), n_train_utterances=8, n_test_utterances=2, max_epochs=1,
-        patience=1,
+        QUICK, snrs=(0.0,), n_train_utterances=8, n_test_utterances=2, max_epochs=2,
+        patience=2,
     )
     kwargs = dict(cache_dir=tmp_path / "cache", settings=settings, networks=("DNN_0",),
                   features=("stft",), n_jobs=1)
@@ -477,10 +477,25 @@ def test_interrupted_comparison_resumes_from_cache(tmp_path, monkeypatch, capsys
     first = capsys.readouterr().out
     assert "unprocessed: STOI" in first and not (tmp_path / "report" / "README.md").exists()
 
+    # the next run is interrupted in the network's second epoch
+    real_regressor = comparison._regressor
+    monkeypatch.setattr(comparison, "_regressor", lambda *a, **kw: real_regressor(*a, **kw)
+                        .set_params(callbacks=[("stop", Interrupt(epoch=2, batch=1))]))
+    with pytest.raises(KeyboardInterrupt, match="epochs 1-1 are saved"):
+        run_comparison(tmp_path / "report", **kwargs)
+    second = capsys.readouterr().out
+    assert "unprocessed: cached" in second and "training DNN_0" in second
+    monkeypatch.setattr(comparison, "_regressor", real_regressor)
+
     results = run_comparison(tmp_path / "report", **kwargs)
     second = capsys.readouterr().out
-    assert "unprocessed: cached" in second
-    assert "spectral gating: STOI" in second and "DNN_0, stft: STOI" in second
+    assert "spectral gating: cached" in second and "resumed after epoch 1" in second
+    assert "DNN_0, stft: STOI" in second
+    from sksep._report import slug
+
+    [meta] = (tmp_path / "cache").glob(f"*/*/results/{slug('DNN_0, stft')}.json")
+    history = json.loads(meta.read_text())["history"]
+    assert [row["epoch"] for row in history] == [1, 2]  # epoch 1 restored, epoch 2 trained
     assert (tmp_path / "report" / "README.md").is_file()
     systems = set(results["system"])
     assert {"unprocessed", "spectral gating", "DNN_0, stft", "oracle IRM, stft"} <= systems
