@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..exceptions import ParameterError
+from ._checkpoint import array_digest
 
 __all__ = ["UtteranceDataset", "UtteranceSplit", "check_utterances", "collate_batch"]
 
@@ -210,8 +211,6 @@ class UtteranceDataset(torch.utils.data.Dataset):
 
     def fingerprint(self):
         """Text that changes with the served data (:class:`TrainingCheckpoint` keys runs by it)."""
-        from ._checkpoint import array_digest
-
         digest = array_digest(self.features, self.targets, self.lengths)
         return (f"UtteranceDataset sha256:{digest} context={self.context} "
                 f"flatten={self.flatten}")

@@ -31,6 +31,7 @@ from .. import io
 from .._validation import check_snr, check_waveform
 from ..datasets import AudioCollection, make_mixtures
 from ..exceptions import AudioError, ParameterError
+from ._checkpoint import array_digest, stable_repr
 from ._data import UtteranceDataset, check_context
 
 __all__ = ["MixingDataset", "worker_init_fn"]
@@ -337,8 +338,6 @@ class MixingDataset(torch.utils.data.IterableDataset):
         features and mask of the first mixture (which show the fitted
         ``transform``). :class:`TrainingCheckpoint` keys runs by it.
         """
-        from ._checkpoint import array_digest, stable_repr
-
         sources = []
         for src in (self._speech, self._noise):
             if src.lazy:
