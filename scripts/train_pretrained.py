@@ -488,6 +488,9 @@ def main(argv=None):
         path = sksep.save(enhancer, args.out)
         size = path.stat().st_size
         print(f"saved {path} ({size / 2**20:.2f} MB, limit {MAX_BYTES / 2**20:.0f} MB)")
+        if checkpoint_dir(args) is not None:
+            print(f"the training state stays in {checkpoint_dir(args)} (a larger --epochs "
+                  "trains on from it; delete it when done)")
         if size > MAX_BYTES:
             print("error: the model file is larger than 10 MB", file=sys.stderr)
             status = 1

@@ -491,6 +491,9 @@ def _run_train(args):
         print(f"held-out STOI ({len(test)} mixtures): noisy {before:.3f} -> enhanced "
               f"{after:.3f} ({after - before:+.3f})")
     print(f"saved {path}")
+    if checkpoint is not None:
+        _note(f"the training state stays in {checkpoint} (a larger --epochs trains on from it; "
+              "delete it when done)")
     return EXIT_OK
 
 

@@ -113,7 +113,8 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
     assert 1 <= saved < 500
     capsys.readouterr()
     assert cli.main([*map(str, argv), "--epochs", str(saved + 1)]) == 0
-    assert f"resumed after epoch {saved} from" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"resumed after epoch {saved} from" in err and "the training state stays in" in err
     net = sksep.load(out).estimator_.steps[-1][1]
     assert [row["epoch"] for row in net.history_] == list(range(1, saved + 2))
 
