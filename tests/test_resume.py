@@ -37,7 +37,7 @@ from skorch.callbacks import (
 
 from sksep.datasets import AudioCollection, make_mixtures, read_mixtures
 from sksep.exceptions import CorpusLayoutError, ModelFileError
-from sksep.models import DNN0Regressor, TrainingCheckpoint
+from sksep.models import DNN0Regressor, TrainingCheckpoint, UtteranceSplit
 
 
 # --------------------------------------------------------------------------- training
@@ -299,12 +299,26 @@ def test_training_checkpoint_keeps_each_run_in_its_own_folder(tmp_path):
                           ("checkpoint", TrainingCheckpoint(tmp_path, metadata={"snr": 5}))]
                       ).fit(X, Y),
         _resumable(tmp_path, 1).fit([x[::-1] for x in X], Y),  # say, another fold
+        _resumable(tmp_path, 1, train_split=UtteranceSplit(valid_fraction=0.5)).fit(X, Y),
     ]
-    assert [_resumed(net) for net in other_runs] == [0, 0, 0, 0]
-    assert len(list(tmp_path.glob("*/run.json"))) == 5
+    assert [_resumed(net) for net in other_runs] == [0, 0, 0, 0, 0]
+    assert len(list(tmp_path.glob("*/run.json"))) == 6
     # other callbacks, verbosity and max_epochs are the same run: it resumes
     again = _resumable(tmp_path, 2, ("record", Record()), verbose=1).fit(X, Y)
     assert _resumed(again) == 1 and len(again.history) == 2
+
+
+def test_fixed_validation_sets_are_part_of_the_run(tmp_path):
+    from skorch.helper import predefined_split
+
+    from sksep.models import UtteranceDataset
+
+    X, Y = _data()
+    nets = [_resumable(tmp_path, 1, train_split=predefined_split(UtteranceDataset(v, Y[:2])))
+            for v in (X[:2], X[2:4], X[:2])]
+    runs = [dict(net.fit(X, Y).callbacks_)["checkpoint"] for net in nets]
+    assert runs[0].run_dir_ != runs[1].run_dir_ and runs[2].run_dir_ == runs[0].run_dir_
+    assert [run.resumed_epochs_ for run in runs] == [0, 0, 1]
 
 
 class CountEpochs(Callback):

@@ -96,6 +96,14 @@ def _data_key(X):
         return type(X).__name__
 
 
+def _split_key(train_split):
+    """What identifies the validation data: a fixed set's fingerprint, else the split's repr."""
+    valid = getattr(train_split, "keywords", {}).get("valid_ds")  # skorch's predefined_split
+    if valid is not None:
+        return _data_key(valid)
+    return None if train_split is None else stable_repr(train_split)
+
+
 class TrainingCheckpoint(Callback):
     """Save the whole training state after every epoch; resume from it in a later fit.
 
@@ -113,9 +121,10 @@ class TrainingCheckpoint(Callback):
 
     A *run* is the network's settings (every parameter of the network, its
     learning-rate scheduler and its early stopping, but ``max_epochs``,
-    ``verbose`` and ``device``), the ``metadata`` and the training data (the
+    ``verbose`` and ``device``), the ``metadata``, the training data (the
     dataset's ``fingerprint()``: a hash of in-memory frames and masks, or of a
-    stream's sources and settings). Each run has its own subfolder of
+    stream's sources and settings) and the validation data (the split's
+    settings, or the fingerprint of a fixed validation set). Each run has its own subfolder of
     ``dirname`` named by a hash of those, with a ``run.json`` that lists them;
     other settings or data start a new run beside the others. So one folder
     serves a grid search or a cross-validation: run it again after an
@@ -208,7 +217,8 @@ class TrainingCheckpoint(Callback):
         return {str(k): str(v) for k, v in sorted(self.metadata.items())}
 
     def _identify(self, net, X):
-        self._run = {"config": _config(net), "metadata": self._metadata(), "data": _data_key(X)}
+        self._run = {"config": _config(net), "metadata": self._metadata(), "data": _data_key(X),
+                     "validation": _split_key(net.train_split)}
         key = hashlib.sha256(json.dumps(self._run, sort_keys=True).encode()).hexdigest()[:16]
         self.run_dir_ = Path(self.dirname) / key
 
