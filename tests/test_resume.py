@@ -244,6 +244,20 @@ def test_training_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):
     _assert_same_weights(_weights(longer), _weights(straight))
 
 
+class NumpyScore(Callback):
+    """Records a numpy float in the history, as scoring callbacks may."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("np_score", np.float32(len(net.history)))
+
+
+def test_training_checkpoint_keeps_numpy_values_of_the_history(tmp_path):
+    X, Y = _data()
+    _resumable(tmp_path, 1, ("np", NumpyScore())).fit(X, Y)
+    net = _resumable(tmp_path, 2, ("np", NumpyScore())).fit(X, Y)
+    assert net.history[:, "np_score"] == [1.0, 2.0]
+
+
 def test_training_checkpoint_keeps_an_early_stopped_run_stopped(tmp_path):
     X, Y = _data()
     stop = {"callbacks__early_stopping__patience": 1,

@@ -96,6 +96,15 @@ def _data_key(X):
         return type(X).__name__
 
 
+def _plain(value):
+    """JSON for history values json cannot write (numpy and torch scalars, anything else)."""
+    if isinstance(value, (np.generic, torch.Tensor)) and np.size(value) == 1:
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
 def _split_key(train_split):
     """What identifies the validation data: a fixed set's fingerprint, else the split's repr."""
     valid = getattr(train_split, "keywords", {}).get("valid_ds")  # skorch's predefined_split
@@ -107,7 +116,8 @@ def _split_key(train_split):
 class TrainingCheckpoint(Callback):
     """Save the whole training state after every epoch; resume from it in a later fit.
 
-    Add it to a sksep regressor's callbacks. After every finished epoch it
+    Add it to a sksep regressor's callbacks (it runs after all the others,
+    wherever it is in the list). After every finished epoch it
     writes (atomically) the network's weights, the optimizer's and criterion's
     state, the history, the state of every learning-rate scheduler and early
     stopping callback, and the random generators' states. When a later ``fit``
@@ -238,7 +248,7 @@ class TrainingCheckpoint(Callback):
         state = {
             "format": _FORMAT,
             "stopped_early": bool(stopped_early),
-            "history": json.dumps(net.history.to_list()),
+            "history": json.dumps(net.history.to_list(), default=_plain),
             "module": net.module_.state_dict(),
             "optimizer": net.optimizer_.state_dict(),
             "criterion": net.criterion_.state_dict(),
@@ -295,7 +305,8 @@ class TrainingCheckpoint(Callback):
                 for attr, value in state["early_stopping"][name].items():
                     setattr(cb, attr, value)
         torch.set_rng_state(state["torch_rng"])
-        if "cuda_rng" in state and torch.cuda.is_available():
+        if "cuda_rng" in state and torch.cuda.is_available() \
+                and len(state["cuda_rng"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.resumed_epochs_ = self._saved_epochs = len(net.history)
         self._stopped_early = state["stopped_early"]

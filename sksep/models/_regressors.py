@@ -305,6 +305,14 @@ class _MaskRegressor(NeuralNetRegressor):
         with self._seeded():
             return super().fit(dataset, None, **fit_params)
 
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # A TrainingCheckpoint runs last, so that what it saves of an epoch includes
+        # everything the other callbacks record at the epoch's end (e.g. EpochScoring).
+        last = [item for item in self.callbacks_ if isinstance(item[1], TrainingCheckpoint)]
+        self.callbacks_ = [item for item in self.callbacks_ if item not in last] + last
+        return self
+
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         # A TrainingCheckpoint that restored an interrupted run trains only the epochs left.
         checkpoints = [cb for _, cb in self.callbacks_ if isinstance(cb, TrainingCheckpoint)]
