@@ -258,6 +258,24 @@ def test_training_checkpoint_keeps_numpy_values_of_the_history(tmp_path):
     assert net.history[:, "np_score"] == [1.0, 2.0]
 
 
+def test_training_checkpoint_saves_and_restores_cuda_generators(tmp_path, monkeypatch):
+    """With CUDA present the GPUs' generators are saved too, and restored onto as many GPUs."""
+    X, Y = _data()
+    saved_states = [torch.arange(4, dtype=torch.uint8), torch.arange(4, 8, dtype=torch.uint8)]
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: saved_states)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    _resumable(tmp_path, 1, device="cpu").fit(X, Y)
+    _resumable(tmp_path, 2, device="cpu").fit(X, Y)
+    assert len(restored) == 1 and [t.tolist() for t in restored[0]] == [[0, 1, 2, 3],
+                                                                        [4, 5, 6, 7]]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # fewer GPUs now: left alone
+    _resumable(tmp_path, 3, device="cpu").fit(X, Y)
+    assert len(restored) == 1
+
+
 def test_training_checkpoint_keeps_an_early_stopped_run_stopped(tmp_path):
     X, Y = _data()
     stop = {"callbacks__early_stopping__patience": 1,
