@@ -354,10 +354,10 @@ def parse_args(argv):
     p.add_argument("--noise-aware", choices=["none", "append", "subtract"], default="append",
                    help="give each frame the utterance's noise-floor estimate (NoiseAwareFeatures)")
     p.add_argument("--noise-quantile", type=float, default=0.1)
-    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--epochs", type=int, default=48)
     p.add_argument("--items-per-epoch", type=int, default=600,
                    help="mixtures made per epoch (fresh draws every epoch)")
-    p.add_argument("--patience", type=int, default=8)
+    p.add_argument("--patience", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4, help="Adam's L2 penalty")
