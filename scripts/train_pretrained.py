@@ -124,6 +124,17 @@ def checkpoint_dir(args):
     return args.checkpoint
 
 
+def finished(net, epochs):
+    """Did the training run all ``epochs`` (or stop early on its own), rather than being cut?"""
+    from skorch.callbacks import EarlyStopping
+
+    history = net.history_
+    complete = len(history) == epochs and "valid_loss" in history[-1]
+    stopped = any(isinstance(cb, EarlyStopping) and getattr(cb, "misses_", 0) >= cb.patience
+                  for _, cb in net.callbacks_)
+    return complete or stopped
+
+
 def run_metadata(args):
     """The settings of the data and its augmentation, which a resumed run must share."""
     return {k: str(v) for k, v in sorted(vars(args).items()) if k not in _NOT_RUN_SETTINGS}
@@ -447,12 +458,13 @@ def main(argv=None):
             )
         except KeyboardInterrupt:
             where = checkpoint_dir(args)
-            print("\ninterrupted: " + (f"the finished epochs are saved in {where}; run the same "
-                                       "command again to resume" if where else
-                                       "nothing was saved (--checkpoint none)"),
-                  file=sys.stderr)
+            print(f"\ninterrupted: the finished epochs are saved in {where}; run the same "
+                  "command again to resume", file=sys.stderr)
             return 130
         net = enhancer.estimator_.steps[-1][1]
+        if not finished(net, args.epochs):  # Ctrl-C without a checkpoint: skorch ends quietly
+            print("\ninterrupted: nothing was saved (--checkpoint none)", file=sys.stderr)
+            return 130
         resumed = getattr(dict(net.callbacks_).get("checkpoint"), "resumed_epochs_", 0)
         if resumed:
             print(f"resumed after epoch {resumed} from {checkpoint_dir(args)}")

@@ -197,7 +197,8 @@ def test_interrupted_training_resumes_from_its_checkpoint(script, tmp_path, caps
 
     def interrupted(args):
         enhancer = build(args)
-        enhancer.estimator.steps[-1][1].callbacks.append(("ctrl_c", CtrlC()))
+        net = enhancer.estimator.steps[-1][1]
+        net.set_params(callbacks=[*(net.callbacks or []), ("ctrl_c", CtrlC())])
         return enhancer
 
     monkeypatch.setattr(script, "build_enhancer", interrupted)
@@ -219,6 +220,10 @@ def test_interrupted_training_resumes_from_its_checkpoint(script, tmp_path, caps
     assert "resumed after" not in capsys.readouterr().out
     runs = list((tmp_path / "resumed.sksep.training").glob("*/run.json"))
     assert sorted(json.loads(r.read_text())["metadata"]["snr_min"] for r in runs) == ["-3", "-5"]
-    # 'none' trains without a checkpoint
+    # 'none' trains without a checkpoint; cut short, it saves no half-trained model either
     run("fresh", "--checkpoint", "none")
     assert not (tmp_path / "fresh.sksep.training").exists()
+    monkeypatch.setattr(script, "build_enhancer", interrupted)
+    status, out = run("cut", "--checkpoint", "none")
+    assert status == 130 and not out.exists()
+    assert "nothing was saved" in capsys.readouterr().err

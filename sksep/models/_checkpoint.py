@@ -201,22 +201,22 @@ class TrainingCheckpoint(Callback):
 
     def initialize(self):
         self.resumed_epochs_ = 0
-        self._stopped_early = False
-        self._saved_epochs = 0
-        self._target_epochs = None
-        self._run = None
+        self.stopped_early_ = False
+        self.saved_epochs_ = 0
+        self.target_epochs_ = None
+        self.run_ = None
         return self
 
     # ----------------------------------------------------------------- planning
     def remaining_epochs(self, max_epochs):
         """Epochs a fit with ``max_epochs`` in all still has to train after resuming."""
-        if self._stopped_early:
+        if self.stopped_early_:
             return 0
         return max(int(max_epochs) - self.resumed_epochs_, 0)
 
     def plan(self, n_epochs_before, n_epochs):
         """Record that this fit means to end after ``n_epochs_before + n_epochs`` epochs."""
-        self._target_epochs = int(n_epochs_before) + int(n_epochs)
+        self.target_epochs_ = int(n_epochs_before) + int(n_epochs)
 
     # ---------------------------------------------------------------- the run
     def _metadata(self):
@@ -227,9 +227,9 @@ class TrainingCheckpoint(Callback):
         return {str(k): str(v) for k, v in sorted(self.metadata.items())}
 
     def _identify(self, net, X):
-        self._run = {"config": _config(net), "metadata": self._metadata(), "data": _data_key(X),
+        self.run_ = {"config": _config(net), "metadata": self._metadata(), "data": _data_key(X),
                      "validation": _split_key(net.train_split)}
-        key = hashlib.sha256(json.dumps(self._run, sort_keys=True).encode()).hexdigest()[:16]
+        key = hashlib.sha256(json.dumps(self.run_, sort_keys=True).encode()).hexdigest()[:16]
         self.run_dir_ = Path(self.dirname) / key
 
     # ------------------------------------------------------------------- saving
@@ -262,7 +262,7 @@ class TrainingCheckpoint(Callback):
 
     def _save(self, net, stopped_early=False):
         if not (self.run_dir_ / "run.json").exists():
-            atomic_write_text(self.run_dir_ / "run.json", json.dumps(self._run, indent=1))
+            atomic_write_text(self.run_dir_ / "run.json", json.dumps(self.run_, indent=1))
         with atomic_path(self.run_dir_ / self.filename) as tmp:
             torch.save(self._state(net, stopped_early), tmp)
 
@@ -308,29 +308,29 @@ class TrainingCheckpoint(Callback):
         if "cuda_rng" in state and torch.cuda.is_available() \
                 and len(state["cuda_rng"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
-        self.resumed_epochs_ = self._saved_epochs = len(net.history)
-        self._stopped_early = state["stopped_early"]
+        self.resumed_epochs_ = self.saved_epochs_ = len(net.history)
+        self.stopped_early_ = state["stopped_early"]
         if hasattr(X, "epoch"):  # a streamed dataset makes the mixtures of epoch `epoch` next
             X.epoch = self.resumed_epochs_
         if net.verbose:
-            how = " (it had ended by early stopping)" if self._stopped_early else ""
+            how = " (it had ended by early stopping)" if self.stopped_early_ else ""
             self.sink(f"Resuming after epoch {self.resumed_epochs_} from {path}{how}")
 
     def on_epoch_end(self, net, **kwargs):
         self._save(net)
-        self._saved_epochs = len(net.history)
+        self.saved_epochs_ = len(net.history)
 
     def on_train_end(self, net, **kwargs):
         stopped = any(isinstance(cb, EarlyStopping) and getattr(cb, "misses_", 0) >= cb.patience
                       for _, cb in net.callbacks_)
-        if stopped and not self._stopped_early:
+        if stopped and not self.stopped_early_:
             self._save(net, stopped_early=True)
-            self._stopped_early = True
+            self.stopped_early_ = True
             return
-        if stopped or self._target_epochs is None:
+        if stopped or self.target_epochs_ is None:
             return
-        if self._saved_epochs < self._target_epochs:
+        if self.saved_epochs_ < self.target_epochs_:
             raise KeyboardInterrupt(
-                f"training interrupted; epochs 1-{self._saved_epochs} are saved in "
+                f"training interrupted; epochs 1-{self.saved_epochs_} are saved in "
                 f"{self.run_dir_}: fit again with the same checkpoint folder to resume"
             )
