@@ -470,9 +470,6 @@ def main(argv=None):
             print(f"resumed after epoch {resumed} from {checkpoint_dir(args)}")
         print(f"trained {len(net.history_)} epochs in {time.perf_counter() - t0:.0f} s "
               f"(best valid_loss {min(net.history_[:, 'valid_loss']):.4f})", flush=True)
-        # the checkpoint is a training helper, not part of the model
-        for pipeline in (enhancer.estimator, enhancer.estimator_):
-            pipeline.steps[-1][1].set_params(callbacks=None)
 
     print("scoring the test speakers on every test noise kind ...", flush=True)
     summary = generalisation_table(enhancer, speech, noise, trained_kinds=args.trained_kinds,

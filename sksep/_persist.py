@@ -132,6 +132,16 @@ def trusted_classes():
 # ---------------------------------------------------------------------------
 # encoding
 # ---------------------------------------------------------------------------
+def _only_checkpoints(callbacks):
+    """True for a non-empty callbacks list of TrainingCheckpoints only (saved without a word)."""
+    from .models import TrainingCheckpoint
+
+    if not isinstance(callbacks, (list, tuple)) or not callbacks:
+        return False
+    items = [cb[1] if isinstance(cb, tuple) and len(cb) == 2 else cb for cb in callbacks]
+    return all(isinstance(cb, TrainingCheckpoint) for cb in items)
+
+
 class _Unsupported(Exception):
     """A value that a model file cannot hold."""
 
@@ -187,6 +197,9 @@ class _Encoder:
         out = {}
         for key, v in est.get_params(deep=False).items():
             if key.startswith("_"):  # skorch bookkeeping, not a parameter
+                continue
+            if key == "callbacks" and _only_checkpoints(v):
+                out[key] = None  # their state is the training's, kept in their folder
                 continue
             try:
                 out[key] = self.value(v, f"{path}.{key}", fitted)
@@ -454,8 +467,9 @@ def save(estimator, path):
     Notes
     -----
     Tensors are moved to the CPU before they are written. Custom skorch
-    callbacks are training helpers: they are not saved (with a warning), the
-    default callbacks and their settings are.
+    callbacks are training helpers: they are not saved (with a warning; a
+    :class:`~sksep.models.TrainingCheckpoint`, whose state is its folder's,
+    without one), the default callbacks and their settings are.
 
     Examples
     --------

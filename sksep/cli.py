@@ -479,8 +479,6 @@ def _run_train(args):
     resumed = getattr(dict(fitted.callbacks_).get("checkpoint"), "resumed_epochs_", 0)
     if resumed:
         _note(f"resumed after epoch {resumed} from {checkpoint}")
-    for pipeline in (enhancer.estimator, enhancer.estimator_):  # a training helper, not saved
-        pipeline.steps[-1][1].set_params(callbacks=None)
     path = save(enhancer, out)
     if valid is not None and len(valid):
         test = make_mixtures(valid, noise, snr_db=args.snr, snr_mode="all",

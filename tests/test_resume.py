@@ -277,6 +277,22 @@ def test_training_checkpoint_saves_and_restores_cuda_generators(tmp_path, monkey
     assert len(restored) == 1
 
 
+def test_model_file_leaves_the_checkpoint_out_without_a_warning(tmp_path):
+    import warnings
+
+    import sksep
+
+    X, Y = _data()
+    net = _resumable(tmp_path / "ckpt", 1).fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sksep.save(net, tmp_path / "m.sksep")
+    assert sksep.load(tmp_path / "m.sksep").callbacks is None
+    with pytest.warns(UserWarning, match="callbacks is not saved"):  # other callbacks: a word
+        sksep.save(_resumable(tmp_path / "ckpt", 1, ("np", NumpyScore())).fit(X, Y),
+                   tmp_path / "n.sksep")
+
+
 def test_training_checkpoint_keeps_an_early_stopped_run_stopped(tmp_path):
     X, Y = _data()
     stop = {"callbacks__early_stopping__patience": 1,
