@@ -61,7 +61,7 @@ babble, read from the sample's ``manifest.csv``) is put in this corpus's test
 split or left out of training (speech and babble), so a model trained here can
 still be scored on the sample's test split.
 
-Usage::
+Usage (the ``g722`` decoder comes with ``pip install -e ".[build-sample]"``)::
 
     python scripts/build_corpus.py                       # ~/.cache/sksep/corpus
     python scripts/build_corpus.py --out /data/corpus --force
@@ -916,6 +916,8 @@ def main(argv=None):
     if (out / "manifest.csv").exists() and not args.force:
         log(f"{out} already holds a corpus (manifest.csv); pass --force to rebuild it")
         return 0
+    if any(pkg.endswith("-g722") for pkg in args.packages):
+        bs.require_g722()
 
     t0 = time.time()
     partial = out.with_name(out.name + ".partial")

@@ -280,6 +280,15 @@ def fetch_packages(debs, root):
     return versions
 
 
+def require_g722():
+    """Exit with a clear message, before anything is fetched, if ``g722`` is missing."""
+    try:
+        import G722  # noqa: F401
+    except ImportError:
+        sys.exit("error: decoding the G.722 prompts of the asterisk packages needs the g722 "
+                 "package: pip install -e '.[build-sample]'")
+
+
 def read_g722(path):
     """Decode a raw 64 kbit/s G.722 file to int16 samples at 16 kHz."""
     import G722
@@ -529,6 +538,7 @@ def main(argv=None):
                         help="folder for the downloaded .deb files; reused when present "
                         "(default: a temporary folder)")
     args = parser.parse_args(argv)
+    require_g722()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -2,6 +2,7 @@
 
 import csv
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -393,3 +394,13 @@ def test_flite_voices_become_capped_training_speakers(bc, tmp_path, speech_like)
     assert bc.flite_speech(root, scale)[0].name == clips[0].name
     # no flite unpacked: no synthetic speech
     assert bc.flite_speech(tmp_path / "empty", 1.0) == []
+
+
+def test_build_script_names_the_missing_g722_extra_before_fetching(bc, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "G722", None)  # import G722 -> ImportError
+    fetched = []
+    monkeypatch.setattr(bc.subprocess, "run", lambda *a, **k: fetched.append(a))
+    with pytest.raises(SystemExit, match=r"g722.*\[build-sample\]"):
+        bc.main(["--out", str(tmp_path / "c"), "--debs", str(tmp_path / "d"),
+                 "--packages", "asterisk-core-sounds-fr-g722"])
+    assert not fetched  # nothing downloaded before the check
