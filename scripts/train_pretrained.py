@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from skorch.callbacks import Callback
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "sksep" / "data" / "default.sksep"
@@ -102,12 +103,42 @@ def build_enhancer(args):
         extra = {"module__n_filters": tuple(filters)} if filters else {}
         net = cls(context=(args.context, args.context), **extra, **common)
     net.set_params(callbacks__early_stopping__patience=args.patience)
+    callbacks = []
+    if args.init_from is not None:
+        callbacks.append(("init_from", StartFrom(args.init_from)))
     checkpoint = checkpoint_dir(args)
     if checkpoint is not None:
-        net.set_params(callbacks=[("checkpoint", TrainingCheckpoint(
-            checkpoint, metadata=run_metadata(args)))])
+        callbacks.append(("checkpoint", TrainingCheckpoint(checkpoint,
+                                                           metadata=run_metadata(args))))
+    net.set_params(callbacks=callbacks)
     steps.append(("network", net))
     return SpeechEnhancer(Pipeline(steps))
+
+
+class StartFrom(Callback):
+    """Start training from the network weights of the model file ``path``.
+
+    The weights are copied when a training begins; a resumed run (its
+    ``TrainingCheckpoint`` runs after this callback) then restores its own.
+    Optimizer, learning-rate schedule and history start anew: ``--lr`` sets
+    where the learning rate starts.
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        import sksep
+        from sksep.exceptions import ParameterError
+
+        source = sksep.load(self.path).estimator_.steps[-1][1].module_
+        try:
+            net.module_.load_state_dict(source.state_dict())
+        except RuntimeError as err:
+            raise ParameterError(
+                f"--init-from {self.path}: its network does not match the one to train "
+                f"(give the same network, features and sizes): {err}"
+            ) from None
 
 
 # settings that do not change what is trained (the network checks its own parameters)
@@ -407,6 +438,9 @@ def parse_args(argv):
                         "it, a finished one is restored without training, and a larger "
                         "--epochs trains on (default: OUT.training next to -o; 'none': "
                         "save nothing)")
+    p.add_argument("--init-from", type=Path, metavar="MODEL", default=None,
+                   help="start from the network weights of this model file (same network and "
+                   "sizes); optimizer and lr schedule start anew from --lr")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (default: torch's choice; 1 is faster on a busy machine)")
@@ -429,6 +463,7 @@ def main(argv=None):
 
     import sksep
     from sksep.datasets import make_mixtures
+    from sksep.exceptions import ParameterError
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -456,6 +491,9 @@ def main(argv=None):
                 n_items=args.items_per_epoch, augment=build_augment(args, noise.train),
                 valid=(valid.noisy, valid.clean), random_state=args.seed,
             )
+        except ParameterError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         except KeyboardInterrupt:
             where = checkpoint_dir(args)
             print(f"\ninterrupted: the finished epochs are saved in {where}; run the same "

@@ -227,3 +227,25 @@ def test_interrupted_training_resumes_from_its_checkpoint(script, tmp_path, caps
     status, out = run("cut", "--checkpoint", "none")
     assert status == 130 and not out.exists()
     assert "nothing was saved" in capsys.readouterr().err
+
+
+def test_init_from_starts_from_a_model_files_weights(script, tmp_path, capsys):
+    first, second = tmp_path / "first.sksep", tmp_path / "second.sksep"
+    script.main([*_TINY, "-o", str(first), "--report", str(tmp_path / "a.csv")])
+    # with lr 0 nothing moves: the trained network is the one it started from
+    script.main([*_TINY, "--epochs", "1", "--lr", "0", "--init-from", str(first),
+                 "-o", str(second), "--report", str(tmp_path / "b.csv")])
+    a, b = sksep.load(first).estimator_[-1].module_, sksep.load(second).estimator_[-1].module_
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        assert torch.equal(p, q), name
+    # without --init-from the same command starts elsewhere
+    script.main([*_TINY, "--epochs", "1", "--lr", "0", "-o", str(tmp_path / "third.sksep"),
+                 "--report", str(tmp_path / "c.csv")])
+    c = sksep.load(tmp_path / "third.sksep").estimator_[-1].module_
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+    capsys.readouterr()
+    status = script.main([*_TINY, "--hidden", "8", "--init-from", str(first),
+                          "-o", str(tmp_path / "x.sksep"), "--report", str(tmp_path / "x.csv")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert f"--init-from {first}: its network does not match" in err
