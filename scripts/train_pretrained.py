@@ -141,9 +141,33 @@ class StartFrom(Callback):
             ) from None
 
 
+MASK_EXPONENTS = (1.0, 1.25, 1.5, 1.75, 2.0)
+
+
+def choose_mask_exponent(enhancer, valid, exponents=MASK_EXPONENTS, n_jobs=2, log=print):
+    """The ``mask_exponent`` of ``exponents`` with the best mean STOI on ``valid`` mixtures.
+
+    The network runs once; each exponent only reshapes its masks. Returns the
+    best exponent and the mean STOI of each.
+    """
+    from sksep.metrics import evaluate
+
+    enhancer.set_params(mask_exponent=1.0)
+    masks = enhancer.predict_mask(valid.noisy)
+    scores = {}
+    for e in exponents:
+        est = [enhancer.front_end_.apply_mask(y, m ** e) for y, m in zip(valid.noisy, masks)]
+        scores[e] = float(evaluate(valid.clean, est, sr=valid.sr, metrics=("stoi",),
+                                   n_jobs=n_jobs)["stoi"].mean())
+    best = max(scores, key=scores.get)
+    log("mask exponent on the validation mixtures (mean STOI): " + ", ".join(
+        f"{e:g}: {v:.4f}" for e, v in scores.items()) + f" -> {best:g}")
+    return best, scores
+
+
 # settings that do not change what is trained (the network checks its own parameters)
 _NOT_RUN_SETTINGS = ("out", "evaluate", "report", "gap", "threads", "verbose", "epochs",
-                     "checkpoint", "test_utterances", "trained_kinds")
+                     "checkpoint", "test_utterances", "trained_kinds", "mask_exponent")
 
 
 def checkpoint_dir(args):
@@ -366,6 +390,18 @@ def verdict(summary):
     return ok_all and ok_frac
 
 
+def _exponent(value):
+    if value == "auto":
+        return value
+    try:
+        x = float(value)
+    except ValueError:
+        x = float("nan")
+    if not np.isfinite(x) or x <= 0:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive number, got {value!r}")
+    return x
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
@@ -438,6 +474,11 @@ def parse_args(argv):
                         "it, a finished one is restored without training, and a larger "
                         "--epochs trains on (default: OUT.training next to -o; 'none': "
                         "save nothing)")
+    p.add_argument("--mask-exponent", default="auto", type=_exponent, metavar="{auto,X}",
+                   help="power applied to the estimated masks (SpeechEnhancer.mask_exponent); "
+                   "auto: after training, the best of "
+                   f"{', '.join(f'{e:g}' for e in MASK_EXPONENTS)} by mean STOI on the "
+                   "validation mixtures; with --evaluate, the model file's own")
     p.add_argument("--init-from", type=Path, metavar="MODEL", default=None,
                    help="start from the network weights of this model file (same network and "
                    "sizes); optimizer and lr schedule start anew from --lr")
@@ -508,7 +549,12 @@ def main(argv=None):
             print(f"resumed after epoch {resumed} from {checkpoint_dir(args)}")
         print(f"trained {len(net.history_)} epochs in {time.perf_counter() - t0:.0f} s "
               f"(best valid_loss {min(net.history_[:, 'valid_loss']):.4f})", flush=True)
+        if args.mask_exponent == "auto":
+            enhancer.set_params(mask_exponent=choose_mask_exponent(enhancer, valid)[0])
 
+    if args.mask_exponent != "auto":
+        enhancer.set_params(mask_exponent=args.mask_exponent)
+    print(f"mask exponent {enhancer.mask_exponent:g}")
     print("scoring the test speakers on every test noise kind ...", flush=True)
     summary = generalisation_table(enhancer, speech, noise, trained_kinds=args.trained_kinds,
                                    n_utterances=args.test_utterances, seed=args.seed + 1)

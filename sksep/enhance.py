@@ -81,6 +81,13 @@ class SpeechEnhancer(BaseEstimator):
         features are computed, so that the network never depends on the
         recording level. The mask is applied to the unscaled input, so the
         output keeps the input's level. ``None`` turns this off.
+    mask_exponent : float, default=1.0
+        The estimated mask is raised to this power before it is applied. Above
+        1 it suppresses more where the network is unsure (a mask of 0.5 becomes
+        0.42 at 1.25) and leaves confident speech units (near 1) alone: less
+        residual noise, more speech distortion. It only changes prediction, so
+        it can be tuned on a fitted enhancer with ``set_params`` and held-out
+        mixtures (see Notes).
     batch_utterances : int, default=64
         How many utterances ``predict`` passes to the pipeline at once; bounds
         memory on long lists.
@@ -104,6 +111,14 @@ class SpeechEnhancer(BaseEstimator):
     Masks predicted by the network are clipped to [0, 1] before they are
     applied (a linear output layer, as in DNN_0, can leave that range).
 
+    A network trained on the mean squared error of a ratio mask predicts
+    the mask's expected value, which is too high where the noise dominates
+    (a unit that is noise or speech with even odds gets 0.5). On the
+    pretrained default, ``mask_exponent=1.25`` raised the mean PESQ gain on
+    unseen noise kinds at -5, 0 and 5 dB by 0.022, 0.015 and 0.025 and the
+    STOI gain by up to 0.003; 1.5 and 2 gave more PESQ and less STOI (see
+    the model card). Choose it on validation mixtures, not on the test set.
+
     Examples
     --------
     >>> from sklearn.pipeline import make_pipeline
@@ -124,6 +139,7 @@ class SpeechEnhancer(BaseEstimator):
         beta=0.5,
         lc_db=-5.0,
         level_db=-25.0,
+        mask_exponent=1.0,
         batch_utterances=64,
     ):
         self.estimator = estimator
@@ -131,6 +147,7 @@ class SpeechEnhancer(BaseEstimator):
         self.beta = beta
         self.lc_db = lc_db
         self.level_db = level_db
+        self.mask_exponent = mask_exponent
         self.batch_utterances = batch_utterances
 
     # -- helpers -------------------------------------------------------------
@@ -141,6 +158,10 @@ class SpeechEnhancer(BaseEstimator):
             raise ParameterError(f"beta must be a positive number, got {self.beta!r}")
         if self.level_db is not None and not np.isfinite(self.level_db):
             raise ParameterError(f"level_db must be a finite number or None, got {self.level_db!r}")
+        if not np.isfinite(self.mask_exponent) or self.mask_exponent <= 0:
+            raise ParameterError(
+                f"mask_exponent must be a positive number, got {self.mask_exponent!r}"
+            )
         if int(self.batch_utterances) < 1:
             raise ParameterError(
                 f"batch_utterances must be >= 1, got {self.batch_utterances!r}"
@@ -308,6 +329,7 @@ class SpeechEnhancer(BaseEstimator):
     def _checked(self, X):
         """``X`` as validated waveforms, once the enhancer is fitted and the rate matches."""
         check_is_fitted(self, "estimator_")
+        self._check_params()  # prediction settings may have changed since fit
         check_matching_sr(X, self.sr_, owner=type(self).__name__)
         return check_waveforms(X, name="X")
 
@@ -317,10 +339,15 @@ class SpeechEnhancer(BaseEstimator):
         for start in range(0, len(noisy), step):
             batch = self._normalised(noisy[start : start + step])
             masks.extend(np.clip(m, 0.0, 1.0) for m in self.estimator_.predict(batch))
+        if self.mask_exponent != 1:
+            masks = [m ** self.mask_exponent for m in masks]
         return masks
 
     def predict_mask(self, X):
-        """Estimated masks, one ``(n_frames, n_bins)`` array in [0, 1] per utterance."""
+        """The masks ``predict`` applies, one ``(n_frames, n_bins)`` array in [0, 1] per utterance.
+
+        The network's estimates, clipped to [0, 1] and raised to ``mask_exponent``.
+        """
         return self._masks(self._checked(X))
 
     def predict(self, X):

@@ -83,6 +83,21 @@ def test_level_normalisation_makes_masks_level_invariant(mixtures):
     np.testing.assert_allclose(soft, 0.05 * loud, atol=1e-5)
 
 
+def test_mask_exponent_sharpens_the_applied_mask_without_refitting(mixtures):
+    train, test = mixtures
+    enh = SpeechEnhancer(tiny()).fit(train.noisy, train.clean)
+    plain, out = enh.predict_mask(test.noisy), enh.predict(test.noisy)
+    enh.set_params(mask_exponent=2.0)
+    for a, b in zip(plain, enh.predict_mask(test.noisy), strict=True):
+        np.testing.assert_allclose(b, a**2, rtol=1e-6)
+    sharp = enh.predict(test.noisy)
+    # a smaller mask everywhere leaves less energy in every output
+    for y, e in zip(out, sharp, strict=True):
+        assert np.sum(e.astype(float) ** 2) < np.sum(y.astype(float) ** 2)
+    with pytest.raises(ParameterError, match="mask_exponent must be a positive number"):
+        enh.set_params(mask_exponent=0).predict(test.noisy)
+
+
 def test_binary_target_trains(mixtures):
     train, test = mixtures
     enh = SpeechEnhancer(tiny(), target="ibm").fit(train.noisy, train.clean)

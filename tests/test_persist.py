@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -109,6 +110,16 @@ def test_dnn_round_trip_identical_predictions(dnn_enhancer, saved, mixtures):
     assert std.mean_.dtype == std0.mean_.dtype and np.array_equal(std.mean_, std0.mean_)
     # the unfitted template is kept too, so the loaded enhancer can be refitted
     assert _leaf_params(loaded.estimator) == _leaf_params(dnn_enhancer.estimator)
+
+
+def test_prediction_settings_round_trip(dnn_enhancer, mixtures, tmp_path):
+    sharp = copy.deepcopy(dnn_enhancer).set_params(mask_exponent=1.5)
+    loaded = sksep.load(sksep.save(sharp, tmp_path / "sharp.sksep"))
+    assert loaded.mask_exponent == 1.5
+    before, after = sharp.predict(mixtures.noisy[:2]), loaded.predict(mixtures.noisy[:2])
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    plain = dnn_enhancer.predict(mixtures.noisy[:2])
+    assert not any(np.array_equal(a, b) for a, b in zip(plain, after))
 
 
 def test_cnn_cochleagram_round_trip(mixtures, tmp_path):

@@ -249,3 +249,29 @@ def test_init_from_starts_from_a_model_files_weights(script, tmp_path, capsys):
     assert status == 2
     err = capsys.readouterr().err
     assert f"--init-from {first}: its network does not match" in err
+
+
+def test_mask_exponent_is_chosen_on_the_validation_mixtures(script, tmp_path, capsys):
+    out = tmp_path / "m.sksep"
+    script.main([*_TINY, "-o", str(out), "--report", str(tmp_path / "a.csv")])
+    text = capsys.readouterr().out
+    line = next(x for x in text.splitlines() if x.startswith("mask exponent on the validation"))
+    scores = {float(k): float(v) for k, v in
+              (pair.split(": ") for pair in line.split("(mean STOI): ")[1].split(" -> ")[0]
+               .split(", "))}
+    assert sorted(scores) == list(script.MASK_EXPONENTS)
+    best = max(scores, key=scores.get)
+    assert float(line.rsplit("-> ", 1)[1]) == best
+    assert sksep.load(out).mask_exponent == best  # saved with the model
+    # --evaluate keeps the file's exponent unless one is given
+    script.main(["--corpus", "sample", "--test-utterances", "1", "--evaluate", str(out),
+                 "--report", str(tmp_path / "b.csv")])
+    assert f"mask exponent {best:g}\n" in capsys.readouterr().out
+    script.main(["--corpus", "sample", "--test-utterances", "1", "--evaluate", str(out),
+                 "--report", str(tmp_path / "c.csv"), "--mask-exponent", "3"])
+    assert "mask exponent 3\n" in capsys.readouterr().out
+    b, c = pd.read_csv(tmp_path / "b.csv"), pd.read_csv(tmp_path / "c.csv")
+    assert not np.allclose(b["stoi_gain"], c["stoi_gain"])
+    with pytest.raises(SystemExit):
+        script.parse_args(["--mask-exponent", "-1"])
+    assert "expected 'auto' or a positive number" in capsys.readouterr().err
