@@ -165,6 +165,9 @@ def _add_enhance(sub):
     p.add_argument("--chunk", type=float, default=30.0, metavar="SECONDS",
                    help="process long files in chunks of this length (default: 30)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda")
+    p.add_argument("--mask-exponent", type=float, default=None, metavar="X",
+                   help="raise the estimated masks to this power: above 1 removes more noise "
+                   "and distorts more speech (default: the model's own)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
     p.set_defaults(func=_run_enhance)
@@ -317,11 +320,15 @@ def _run_enhance(args):
         raise UserError(f"--sr must be a positive number of Hz, got {args.sr}")
     if not (args.chunk > 0):
         raise UserError(f"--chunk must be a positive number of seconds, got {args.chunk}")
+    if args.mask_exponent is not None and not (0 < args.mask_exponent < math.inf):
+        raise UserError(f"--mask-exponent must be a positive number, got {args.mask_exponent}")
     items = _enhance_inputs(args.inputs)
     outdir = Path(args.out)
     if outdir.exists() and not outdir.is_dir():
         raise UserError(f"-o must be a folder, got the file {args.out!r}")
     enhancer = _load_model(args.model, args.device)
+    if args.mask_exponent is not None:
+        enhancer.set_params(mask_exponent=args.mask_exponent)
 
     n_ok, failed, seen = 0, [], set()
     bar = tqdm(items, unit="file", file=sys.stderr, disable=args.quiet or len(items) < 2)

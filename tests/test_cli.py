@@ -163,6 +163,20 @@ def test_chunks_match_whole_file_enhancement(folders, model, tmp_path):
     assert np.corrcoef(chunked, whole)[0, 1] > 0.9
 
 
+def test_enhance_mask_exponent_overrides_the_models(folders, model, tmp_path, capsys):
+    src = folders / "noisy" / "t1.wav"
+    y, _ = sf.read(src, dtype="float32")
+    enh = sksep.load(model).set_params(mask_exponent=2.0)
+    expected = np.clip(enh.predict([y])[0], -1, 1)
+    assert cli.main(["enhance", str(src), "-o", str(tmp_path), "--model", str(model),
+                     "--mask-exponent", "2", "-q"]) == 0
+    out, _ = sf.read(tmp_path / "t1.wav", dtype="float32")
+    assert np.abs(out - expected).max() <= 1.0 / 32768 + 1e-6
+    code = cli.main(["enhance", str(src), "-o", str(tmp_path / "x"), "--model", str(model),
+                     "--mask-exponent", "0"])
+    assert code == 2 and "--mask-exponent must be a positive number" in capsys.readouterr().err
+
+
 def test_chunker_cross_fades_exactly():
     chunker = cli._Chunker(lambda seg: seg * 2, length=100, overlap=20)
     x = np.arange(1000, dtype=np.float32)
