@@ -173,7 +173,8 @@ _NOT_RUN_SETTINGS = ("out", "evaluate", "report", "gap", "threads", "verbose", "
 def checkpoint_dir(args):
     """Where training saves its state after every epoch (None: nowhere)."""
     if args.checkpoint is None:
-        return args.out.with_name(args.out.name + ".training")
+        out = args.out or DEFAULT_OUT
+        return out.with_name(out.name + ".training")
     if str(args.checkpoint).lower() == "none":
         return None
     return args.checkpoint
@@ -391,20 +392,22 @@ def verdict(summary):
 
 
 def _exponent(value):
-    if value == "auto":
+    if value in ("auto", "validate"):
         return value
     try:
         x = float(value)
     except ValueError:
         x = float("nan")
     if not np.isfinite(x) or x <= 0:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive number, got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto', 'validate' or a positive number, got {value!r}")
     return x
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
+    p.add_argument("-o", "--out", type=Path, default=None,
+                   help=f"model file to write (default: {DEFAULT_OUT}; with --evaluate: none)")
     p.add_argument("--evaluate", type=Path, metavar="MODEL",
                    help="only score this model file (no training)")
     p.add_argument("--corpus", default=None,
@@ -474,11 +477,13 @@ def parse_args(argv):
                         "it, a finished one is restored without training, and a larger "
                         "--epochs trains on (default: OUT.training next to -o; 'none': "
                         "save nothing)")
-    p.add_argument("--mask-exponent", default="auto", type=_exponent, metavar="{auto,X}",
+    p.add_argument("--mask-exponent", default="auto", type=_exponent,
+                   metavar="{auto,validate,X}",
                    help="power applied to the estimated masks (SpeechEnhancer.mask_exponent); "
-                   "auto: after training, the best of "
+                   "validate: the best of "
                    f"{', '.join(f'{e:g}' for e in MASK_EXPONENTS)} by mean STOI on the "
-                   "validation mixtures; with --evaluate, the model file's own")
+                   "validation mixtures; auto: validate after training, the model file's own "
+                   "with --evaluate (where -o then saves the model with the exponent used)")
     p.add_argument("--init-from", type=Path, metavar="MODEL", default=None,
                    help="start from the network weights of this model file (same network and "
                    "sizes); optimizer and lr schedule start anew from --lr")
@@ -499,6 +504,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    save_to = args.out if args.evaluate is not None else (args.out or DEFAULT_OUT)
 
     import torch
 
@@ -520,12 +526,12 @@ def main(argv=None):
           f"training noise kinds {', '.join(sorted(set(noise.train.meta['kind'])))}; "
           f"test speakers {', '.join(sorted(set(speech.test.column('speaker'))))}", flush=True)
 
+    # a fixed validation set: training speakers, training noise, other draws
+    valid = make_mixtures(speech.train, noise.train,
+                          snr_db=list(range(args.snr_min, args.snr_max + 1)),
+                          n_mixtures=args.valid_utterances, random_state=args.seed + 7)
     if enhancer is None:
         enhancer = build_enhancer(args)
-        # a fixed validation set: training speakers, training noise, other draws
-        valid = make_mixtures(speech.train, noise.train,
-                              snr_db=list(range(args.snr_min, args.snr_max + 1)),
-                              n_mixtures=args.valid_utterances, random_state=args.seed + 7)
         try:
             enhancer.fit_stream(
                 speech.train, noise.train, snr_db=list(range(args.snr_min, args.snr_max + 1)),
@@ -550,9 +556,11 @@ def main(argv=None):
         print(f"trained {len(net.history_)} epochs in {time.perf_counter() - t0:.0f} s "
               f"(best valid_loss {min(net.history_[:, 'valid_loss']):.4f})", flush=True)
         if args.mask_exponent == "auto":
-            enhancer.set_params(mask_exponent=choose_mask_exponent(enhancer, valid)[0])
+            args.mask_exponent = "validate"
 
-    if args.mask_exponent != "auto":
+    if args.mask_exponent == "validate":
+        enhancer.set_params(mask_exponent=choose_mask_exponent(enhancer, valid)[0])
+    elif args.mask_exponent != "auto":
         enhancer.set_params(mask_exponent=args.mask_exponent)
     print(f"mask exponent {enhancer.mask_exponent:g}")
     print("scoring the test speakers on every test noise kind ...", flush=True)
@@ -577,11 +585,11 @@ def main(argv=None):
         print(f"wrote {args.gap}")
 
     status = 0 if ok else 1
-    if args.evaluate is None:
-        path = sksep.save(enhancer, args.out)
+    if save_to is not None:
+        path = sksep.save(enhancer, save_to)
         size = path.stat().st_size
         print(f"saved {path} ({size / 2**20:.2f} MB, limit {MAX_BYTES / 2**20:.0f} MB)")
-        if checkpoint_dir(args) is not None:
+        if args.evaluate is None and checkpoint_dir(args) is not None:
             print(f"the training state stays in {checkpoint_dir(args)} (a larger --epochs "
                   "trains on from it; delete it when done)")
         if size > MAX_BYTES:

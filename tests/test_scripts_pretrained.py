@@ -272,6 +272,13 @@ def test_mask_exponent_is_chosen_on_the_validation_mixtures(script, tmp_path, ca
     assert "mask exponent 3\n" in capsys.readouterr().out
     b, c = pd.read_csv(tmp_path / "b.csv"), pd.read_csv(tmp_path / "c.csv")
     assert not np.allclose(b["stoi_gain"], c["stoi_gain"])
+    # 'validate' chooses again on the same validation mixtures; -o saves the model so tuned
+    retuned = tmp_path / "retuned.sksep"
+    script.main(["--corpus", "sample", "--test-utterances", "1", "--evaluate", str(out),
+                 "--report", str(tmp_path / "d.csv"), "--mask-exponent", "validate",
+                 "--valid-utterances", "2", "-o", str(retuned)])
+    assert line in capsys.readouterr().out
+    assert sksep.load(retuned).mask_exponent == best
     with pytest.raises(SystemExit):
         script.parse_args(["--mask-exponent", "-1"])
-    assert "expected 'auto' or a positive number" in capsys.readouterr().err
+    assert "expected 'auto', 'validate' or a positive number" in capsys.readouterr().err
