@@ -141,6 +141,15 @@ class StartFrom(Callback):
             ) from None
 
 
+def drop_start_from(enhancer):
+    """Leave ``StartFrom`` out of the model's settings: its weights are now the model's own."""
+    for pipe in (enhancer.estimator, getattr(enhancer, "estimator_", None)):
+        net = pipe.steps[-1][1] if pipe is not None else None
+        if net is not None and net.callbacks:
+            kept = [(name, cb) for name, cb in net.callbacks if not isinstance(cb, StartFrom)]
+            net.callbacks = kept or None  # the attribute: set_params would rebuild callbacks_
+
+
 MASK_EXPONENTS = (1.0, 1.25, 1.5, 1.75, 2.0)
 
 
@@ -586,6 +595,7 @@ def main(argv=None):
 
     status = 0 if ok else 1
     if save_to is not None:
+        drop_start_from(enhancer)
         path = sksep.save(enhancer, save_to)
         size = path.stat().st_size
         print(f"saved {path} ({size / 2**20:.2f} MB, limit {MAX_BYTES / 2**20:.0f} MB)")
