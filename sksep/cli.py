@@ -389,6 +389,9 @@ def _add_train(sub):
     p.add_argument("--mixtures", type=int, default=3,
                    help="training mixtures per utterance (default: 3)")
     p.add_argument("--epochs", type=int, default=20, help="most training epochs (default: 20)")
+    p.add_argument("--patience", type=int, default=None, metavar="N",
+                   help="early stopping: stop after N epochs without a lower validation loss "
+                   "(default: 5, with --quick 2)")
     p.add_argument("--sr", type=int, default=16000, help="model sample rate (default: 16000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--valid", type=float, default=0.1,
@@ -445,6 +448,8 @@ def _run_train(args):
             raise UserError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.max_files is not None and args.max_files < 1:
         raise UserError(f"--max-files must be >= 1, got {args.max_files}")
+    if args.patience is not None and args.patience < 1:
+        raise UserError(f"--patience must be at least 1, got {args.patience}")
     if not 0 <= args.valid < 1:
         raise UserError(f"--valid must be in [0, 1), got {args.valid}")
     out = Path(args.out)
@@ -471,6 +476,8 @@ def _run_train(args):
     base = QUICK if args.quick else FULL
     settings = dataclasses.replace(base, sr=args.sr, snrs=tuple(args.snr),
                                    max_epochs=args.epochs, random_state=args.seed)
+    if args.patience is not None:
+        settings = dataclasses.replace(settings, patience=args.patience)
     enhancer = make_enhancer(_NETWORKS[args.network], args.features, settings)
     net = enhancer.estimator.steps[-1][1]
     net.set_params(verbose=int(args.verbose))

@@ -93,7 +93,9 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
     argv = ["train", "--speech", folders / "speech", "--noise", folders / "noise", "--network",
             "dnn0", "--features", "stft", "--quick", "-o", out]
     env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "sksep", *map(str, argv), "--epochs", "500"],
+    # no early stop: the run must still be training when the signal comes
+    proc = subprocess.Popen([sys.executable, "-m", "sksep", *map(str, argv), "--epochs", "500",
+                             "--patience", "500"],
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 240
@@ -112,11 +114,12 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
     saved = len(json.loads(torch.load(state, weights_only=True)["history"]))
     assert 1 <= saved < 500
     capsys.readouterr()
-    assert cli.main([*map(str, argv), "--epochs", str(saved + 1)]) == 0
+    assert cli.main([*map(str, argv), "--epochs", str(saved + 1), "--patience", "500"]) == 0
     err = capsys.readouterr().err
     assert f"resumed after epoch {saved} from" in err and "the training state stays in" in err
     net = sksep.load(out).estimator_.steps[-1][1]
     assert [row["epoch"] for row in net.history_] == list(range(1, saved + 2))
+    assert dict(net.callbacks_)["early_stopping"].patience == 500  # --patience
 
 
 def test_enhance_default_model_any_rate_and_channels(folders, sample, tmp_path):
