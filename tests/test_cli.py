@@ -94,9 +94,12 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
             "dnn0", "--features", "stft", "--quick", "-o", out]
     env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
     # no early stop: the run must still be training when the signal comes
+    # a shell without job control starts background jobs with SIGINT ignored, and a child
+    # inherits that: give the command the default Ctrl-C a terminal user has
     proc = subprocess.Popen([sys.executable, "-m", "sksep", *map(str, argv), "--epochs", "500",
                              "--patience", "500"],
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 240
         while not list(runs.glob("*/training_state.pt")):  # epoch 1 saved: interrupt later
