@@ -539,10 +539,12 @@ def main(argv=None):
           f"training noise kinds {', '.join(sorted(set(noise.train.meta['kind'])))}; "
           f"test speakers {', '.join(sorted(set(speech.test.column('speaker'))))}", flush=True)
 
-    # a fixed validation set: training speakers, training noise, other draws
-    valid = make_mixtures(speech.train, noise.train,
-                          snr_db=list(range(args.snr_min, args.snr_max + 1)),
-                          n_mixtures=args.valid_utterances, random_state=args.seed + 7)
+    valid = None
+    if enhancer is None or args.mask_exponent == "validate":
+        # a fixed validation set: training speakers, training noise, other draws
+        valid = make_mixtures(speech.train, noise.train,
+                              snr_db=list(range(args.snr_min, args.snr_max + 1)),
+                              n_mixtures=args.valid_utterances, random_state=args.seed + 7)
     if enhancer is None:
         enhancer = build_enhancer(args)
         try:
