@@ -6,7 +6,9 @@ sample instead): mixtures are made on the fly by
 :meth:`sksep.SpeechEnhancer.fit_stream` from the corpus's training speakers and
 training noise kinds at random SNRs, augmented: by default half the noise
 stretches are played 0.8-1.25 times as fast (``--augment speed``, the shipped
-model; :class:`sksep.datasets.SpeedPerturb`); ``--augment mix`` first adds
+model; :class:`sksep.datasets.SpeedPerturb`); ``--augment speed-tilt`` then
+also tilts the noise's spectrum by a random slope
+(:class:`sksep.datasets.SpectralTilt`, ``--tilt-db``); ``--augment mix`` first adds
 another training noise recording (:class:`sksep.datasets.NoiseMix`, measured
 no help); ``--augment all`` is random
 gain, spectral tilt, synthetic noise families and reverberation (measured
@@ -85,7 +87,7 @@ def build_enhancer(args):
         front = STFTTransformer(sr=args.sr, n_fft=args.n_fft, hop_length=args.hop_length)
     else:
         front = CochleagramTransformer(sr=args.sr, hop_length=args.hop_length)
-    common = {"max_epochs": args.epochs, "random_state": args.seed, "verbose": int(args.verbose),
+    common = {"max_epochs": args.epochs, "random_state": args.seed, "verbose": int(not args.quiet),
               "batch_size": args.batch_size, "lr": args.lr,
               "callbacks__lr_scheduler__gamma": args.lr_decay,
               "optimizer__weight_decay": args.weight_decay}
@@ -179,7 +181,7 @@ def choose_mask_exponent(enhancer, valid, exponents=MASK_EXPONENTS, n_jobs=2, lo
 
 
 # settings that do not change what is trained (the network checks its own parameters)
-_NOT_RUN_SETTINGS = ("out", "evaluate", "report", "gap", "threads", "verbose", "epochs",
+_NOT_RUN_SETTINGS = ("out", "evaluate", "report", "gap", "threads", "quiet", "epochs",
                      "checkpoint", "test_utterances", "trained_kinds", "mask_exponent")
 
 
@@ -230,6 +232,9 @@ def build_augment(args, noise_pool=None):
                          prob=args.speed_prob)
     if args.augment == "speed":
         return speed
+    if args.augment == "speed-tilt":
+        return Compose([speed, SpectralTilt(sr=args.sr, max_db_per_octave=args.tilt_db,
+                                            target="noise")])
     if args.augment == "mix":
         if noise_pool is None:
             raise ValueError("--augment mix needs the training noise as noise_pool")
@@ -458,9 +463,11 @@ def parse_args(argv):
     p.add_argument("--lr-decay", type=float, default=0.97, help="lr factor per epoch")
     p.add_argument("--snr-min", type=int, default=-5)
     p.add_argument("--snr-max", type=int, default=5)
-    p.add_argument("--augment", choices=["all", "speed", "mix", "none"], default="speed",
+    p.add_argument("--augment", choices=["all", "speed", "speed-tilt", "mix", "none"],
+                   default="speed",
                    help="augment each (speech, noise) pair: 'speed' plays the noise 0.8-1.25x "
-                   "as fast (the shipped model), 'mix' first adds another training noise "
+                   "as fast (the shipped model), 'speed-tilt' then tilts the noise's spectrum "
+                   "by a random slope (SpectralTilt), 'mix' first adds another training noise "
                    "recording to the noise (NoiseMix), then does the same, 'all' is gain, "
                    "tilt, synthetic noise and reverberation (default: speed)")
     p.add_argument("--mix-prob", type=float, default=0.5,
@@ -473,6 +480,8 @@ def parse_args(argv):
                    help="--augment speed: share of noise stretches played faster or slower")
     p.add_argument("--min-rate", type=float, default=0.8, help="--augment speed: slowest rate")
     p.add_argument("--max-rate", type=float, default=1.25, help="--augment speed: fastest rate")
+    p.add_argument("--tilt-db", type=float, default=3.0,
+                   help="--augment speed-tilt: steepest noise tilt, dB per octave either way")
     p.add_argument("--synthetic-prob", type=float, default=0.3)
     p.add_argument("--reverb-prob", type=float, default=0.2)
     p.add_argument("--valid-utterances", type=int, default=40)
@@ -503,7 +512,8 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (default: torch's choice; 1 is faster on a busy machine)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print skorch's epoch table")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no epoch table (by default skorch prints one row per epoch)")
     args = p.parse_args(argv)
     if args.filters is not None:
         n_convs = {"cnn0": 4, "cnn1": 5}.get(args.network)

@@ -406,7 +406,8 @@ def _add_train(sub):
                         "(default: OUT.training next to the model file; 'none' saves nothing)")
     p.add_argument("--quick", action="store_true",
                    help="tiny network widths, for a smoke test")
-    p.add_argument("-v", "--verbose", action="store_true", help="print the epoch table")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no epoch table (by default skorch prints one row per epoch)")
     p.set_defaults(func=_run_train)
 
 
@@ -480,7 +481,7 @@ def _run_train(args):
         settings = dataclasses.replace(settings, patience=args.patience)
     enhancer = make_enhancer(_NETWORKS[args.network], args.features, settings)
     net = enhancer.estimator.steps[-1][1]
-    net.set_params(verbose=int(args.verbose))
+    net.set_params(verbose=int(not args.quiet))  # skorch's epoch table: the progress display
     if args.device:
         net.set_params(device=args.device)
     checkpoint = _checkpoint_dir(args.checkpoint, out)

@@ -67,6 +67,7 @@ def model(folders):
                          "--snr", "-5", "0", "5", "--epochs", "1", "--quick", "-o", str(out)])
     assert code == 0
     assert "held-out STOI" in printed.getvalue() and str(out) in printed.getvalue()
+    assert "train_loss" in printed.getvalue()  # the epoch table shows progress by default
     return out
 
 
@@ -117,8 +118,10 @@ def test_train_interrupted_by_ctrl_c_resumes(folders, tmp_path, capsys):
     saved = len(json.loads(torch.load(state, weights_only=True)["history"]))
     assert 1 <= saved < 500
     capsys.readouterr()
-    assert cli.main([*map(str, argv), "--epochs", str(saved + 1), "--patience", "500"]) == 0
-    err = capsys.readouterr().err
+    assert cli.main([*map(str, argv), "--epochs", str(saved + 1), "--patience", "500",
+                     "-q"]) == 0
+    out_text, err = capsys.readouterr()
+    assert "train_loss" not in out_text  # -q: no epoch table
     assert f"resumed after epoch {saved} from" in err and "the training state stays in" in err
     net = sksep.load(out).estimator_.steps[-1][1]
     assert [row["epoch"] for row in net.history_] == list(range(1, saved + 2))

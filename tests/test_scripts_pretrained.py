@@ -120,7 +120,7 @@ def test_exclude_speakers_drops_matching_training_speakers_and_refuses_typos(scr
 
 
 def test_augment_choices_build_the_named_chains(script):
-    from sksep.datasets import Compose, NoiseMix, SpeedPerturb
+    from sksep.datasets import Compose, NoiseMix, SpectralTilt, SpeedPerturb
 
     assert script.build_augment(script.parse_args(["--augment", "none"])) is None
     default = script.build_augment(script.parse_args([]))  # the shipped model's
@@ -141,6 +141,15 @@ def test_augment_choices_build_the_named_chains(script):
     assert (noise_mix.prob, noise_mix.min_db, noise_mix.max_db, speed.prob) == (0.4, -3, 2, 0.5)
     with pytest.raises(ValueError, match="needs the training noise"):
         script.build_augment(script.parse_args(["--augment", "mix"]))
+    tilted = script.build_augment(script.parse_args(["--augment", "speed-tilt", "--tilt-db", "4"]))
+    speed, tilt = tilted.augmentations
+    assert isinstance(speed, SpeedPerturb) and isinstance(tilt, SpectralTilt)
+    assert (tilt.max_db_per_octave, tilt.target, tilt.sr) == (4.0, "noise", 16000)
+    # the speech is left alone, the noise changes colour
+    rng = np.random.default_rng(0)
+    clean, noise = rng.normal(size=(2, 16000)).astype(np.float32)
+    out_clean, out_noise = tilted(clean, noise, 3)
+    assert np.array_equal(out_clean, clean) and not np.allclose(out_noise, noise)
 
 
 def test_filters_flag_sets_the_cnn_widths(script):
