@@ -11,16 +11,20 @@ memory in the process for the next batch::
 
 Both variables are read by glibc when a process starts, so they are set in the
 shell (or the job script), not from Python. This script times the same
-training steps of the pretrained default's network (CNN_1 with filters
-24/48/96/96/96, 15 x 128 patches, batch 256, Adam) in child processes, with
-and without them, alternating ``--repeats`` rounds; the fastest round of each
-counts (the machine may be shared). It prints seconds per step (wall clock,
+training steps in child processes, with and without them, alternating
+``--repeats`` rounds; the fastest round of each counts (the machine may be
+shared). ``--network pretrained`` (the default) is the pretrained default's
+network: CNN_1 with filters 24/48/96/96/96 on 15 x 128 patches, batch 256;
+``--network comparison`` is the slowest system of the model comparison
+(``make analysis``): CNN_1 at its own filters 12/24/48/48/48 on 15 x 129
+patches of the 8 kHz STFT, batch 128. Adam in both. It prints seconds per step (wall clock,
 and user + system CPU time of the child) and the ratio default / raised; it
 checks nothing (exit 0) except that both children ran.
 
 Usage::
 
-    .venv/bin/python benchmarks/cpu_allocator.py [--steps 20] [--repeats 3] [--threads 2]
+    .venv/bin/python benchmarks/cpu_allocator.py [--network {pretrained,comparison}]
+        [--steps 20] [--repeats 3] [--threads 2]
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ import subprocess
 import sys
 
 RAISED = {"MALLOC_MMAP_THRESHOLD_": str(2**32), "MALLOC_TRIM_THRESHOLD_": str(2**32)}
+# input width, output width, batch, filters
+NETWORKS = {"pretrained": (128, 64, 256, "24,48,96,96,96"),
+            "comparison": (129, 129, 128, "12,24,48,48,48")}
 
 CHILD = r"""
 import json, os, sys, time
@@ -39,11 +46,13 @@ import torch
 from sksep.models import CNN1
 
 steps, threads = int(sys.argv[1]), int(sys.argv[2])
+n_in, n_out, batch = (int(v) for v in sys.argv[3:6])
+filters = tuple(int(v) for v in sys.argv[6].split(","))
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-net = CNN1(input_shape=(15, 128), output_dim=64, n_filters=(24, 48, 96, 96, 96))
+net = CNN1(input_shape=(15, n_in), output_dim=n_out, n_filters=filters)
 opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-x, y = torch.randn(256, 15, 128), torch.rand(256, 64)
+x, y = torch.randn(batch, 15, n_in), torch.rand(batch, n_out)
 
 def step():
     loss = torch.nn.functional.mse_loss(net(x), y)
@@ -63,10 +72,11 @@ print(json.dumps({"wall": (time.perf_counter() - t0) / steps,
 """
 
 
-def run_child(steps, threads, extra_env):
+def run_child(steps, threads, extra_env, network="pretrained"):
     env = {k: v for k, v in os.environ.items() if k not in RAISED}
     env.update(extra_env)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(steps), str(threads)], env=env,
+    out = subprocess.run([sys.executable, "-c", CHILD, str(steps), str(threads),
+                          *map(str, NETWORKS[network])], env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -76,12 +86,15 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=20, help="timed training steps per round")
     p.add_argument("--repeats", type=int, default=3, help="rounds of each setting")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--network", choices=sorted(NETWORKS), default="pretrained",
+                   help="whose training steps: the pretrained default's or the comparison's "
+                        "CNN_1 on STFT")
     args = p.parse_args(argv)
 
     best = {"default": None, "raised": None}
     for _ in range(args.repeats):
         for name, extra in (("default", {}), ("raised", RAISED)):
-            t = run_child(args.steps, args.threads, extra)
+            t = run_child(args.steps, args.threads, extra, args.network)
             if best[name] is None or t["wall"] < best[name]["wall"]:
                 best[name] = t
     for name, t in best.items():
