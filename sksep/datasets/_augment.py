@@ -565,15 +565,6 @@ class SyntheticNoise(_Augmentation):
     docstring).
     No clear effect either way.
 
-    With ``target="noise"`` after :class:`SpeedPerturb`, on the recipe of the
-    pretrained default (``scripts/train_pretrained.py --augment speed-tilt``,
-    two seeded pairs of short runs against ``--augment speed``; see the
-    pretrained model card): on noise kinds never heard in training, STOI gain
-    +0.033 / +0.029 / +0.023 against +0.033 / +0.027 / +0.019 at -5 / 0 / 5 dB
-    (mean of the two seeds; at -5 dB one seed gained +0.005, the other lost as
-    much) and PESQ gain 0.01 to 0.02 higher: a small effect, within the spread
-    between seeds at -5 dB.
-
     Examples
     --------
     >>> import numpy as np
