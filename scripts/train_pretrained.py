@@ -8,7 +8,9 @@ training noise kinds at random SNRs, augmented: by default half the noise
 stretches are played 0.8-1.25 times as fast (``--augment speed``, the shipped
 model; :class:`sksep.datasets.SpeedPerturb`); ``--augment speed-tilt`` then
 also tilts the noise's spectrum by a random slope
-(:class:`sksep.datasets.SpectralTilt`, ``--tilt-db``); ``--augment mix`` first adds
+(:class:`sksep.datasets.SpectralTilt`, ``--tilt-db``); ``--augment speed-synth``
+instead replaces a share of the noise stretches (``--synthetic-prob``) by a
+synthetic noise family (:class:`sksep.datasets.SyntheticNoise`); ``--augment mix`` first adds
 another training noise recording (:class:`sksep.datasets.NoiseMix`, measured
 no help); ``--augment all`` is random
 gain, spectral tilt, synthetic noise families and reverberation (measured
@@ -235,6 +237,9 @@ def build_augment(args, noise_pool=None):
     if args.augment == "speed-tilt":
         return Compose([speed, SpectralTilt(sr=args.sr, max_db_per_octave=args.tilt_db,
                                             target="noise")])
+    if args.augment == "speed-synth":
+        return Compose([speed, SyntheticNoise(sr=args.sr, prob=args.synthetic_prob,
+                                              mode="replace")])
     if args.augment == "mix":
         if noise_pool is None:
             raise ValueError("--augment mix needs the training noise as noise_pool")
@@ -463,11 +468,14 @@ def parse_args(argv):
     p.add_argument("--lr-decay", type=float, default=0.97, help="lr factor per epoch")
     p.add_argument("--snr-min", type=int, default=-5)
     p.add_argument("--snr-max", type=int, default=5)
-    p.add_argument("--augment", choices=["all", "speed", "speed-tilt", "mix", "none"],
+    p.add_argument("--augment",
+                   choices=["all", "speed", "speed-tilt", "speed-synth", "mix", "none"],
                    default="speed",
                    help="augment each (speech, noise) pair: 'speed' plays the noise 0.8-1.25x "
                    "as fast (the shipped model), 'speed-tilt' then tilts the noise's spectrum "
-                   "by a random slope (SpectralTilt), 'mix' first adds another training noise "
+                   "by a random slope (SpectralTilt), 'speed-synth' then replaces a share "
+                   "(--synthetic-prob) of the noise stretches by a synthetic noise family "
+                   "(SyntheticNoise), 'mix' first adds another training noise "
                    "recording to the noise (NoiseMix), then does the same, 'all' is gain, "
                    "tilt, synthetic noise and reverberation (default: speed)")
     p.add_argument("--mix-prob", type=float, default=0.5,
@@ -482,7 +490,9 @@ def parse_args(argv):
     p.add_argument("--max-rate", type=float, default=1.25, help="--augment speed: fastest rate")
     p.add_argument("--tilt-db", type=float, default=3.0,
                    help="--augment speed-tilt: steepest noise tilt, dB per octave either way")
-    p.add_argument("--synthetic-prob", type=float, default=0.3)
+    p.add_argument("--synthetic-prob", type=float, default=0.3,
+                   help="--augment speed-synth and all: share of noise stretches given a "
+                   "synthetic noise family")
     p.add_argument("--reverb-prob", type=float, default=0.2)
     p.add_argument("--valid-utterances", type=int, default=40)
     p.add_argument("--trained-kinds", type=lambda v: v.split(","), default=None,

@@ -120,7 +120,7 @@ def test_exclude_speakers_drops_matching_training_speakers_and_refuses_typos(scr
 
 
 def test_augment_choices_build_the_named_chains(script):
-    from sksep.datasets import Compose, NoiseMix, SpectralTilt, SpeedPerturb
+    from sksep.datasets import Compose, NoiseMix, SpectralTilt, SpeedPerturb, SyntheticNoise
 
     assert script.build_augment(script.parse_args(["--augment", "none"])) is None
     default = script.build_augment(script.parse_args([]))  # the shipped model's
@@ -150,6 +150,15 @@ def test_augment_choices_build_the_named_chains(script):
     clean, noise = rng.normal(size=(2, 16000)).astype(np.float32)
     out_clean, out_noise = tilted(clean, noise, 3)
     assert np.array_equal(out_clean, clean) and not np.allclose(out_noise, noise)
+    synth = script.build_augment(script.parse_args(
+        ["--augment", "speed-synth", "--synthetic-prob", "1"]))
+    speed, synthetic = synth.augmentations
+    assert isinstance(speed, SpeedPerturb) and isinstance(synthetic, SyntheticNoise)
+    assert (synthetic.prob, synthetic.mode, synthetic.sr) == (1.0, "replace", 16000)
+    out_clean, out_noise = synth(clean, noise, 3)
+    assert np.array_equal(out_clean, clean)
+    assert not np.allclose(out_noise, noise)
+    assert np.isclose(np.std(out_noise), np.std(noise), rtol=0.05)
 
 
 def test_filters_flag_sets_the_cnn_widths(script):
