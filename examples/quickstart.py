@@ -14,7 +14,8 @@ Run it as::
 ``OUT_DIR`` (default ``quickstart_out``) receives ``test/noisy/*.wav``,
 ``test/clean/*.wav``, ``test/noise/*.wav``, ``test/mixtures.csv`` and
 ``enhanced/*.wav``. The defaults train for seconds and learn little; to scale
-up, pass ``--scale 8`` (eight times the data, full-width network, 20 epochs
+up, pass ``--scale 8`` (every training utterance instead of every eighth, two
+mixtures of each: sixteen times the mixtures; full-width network, 20 epochs
 with early stopping) or edit the settings below.
 """
 

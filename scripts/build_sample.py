@@ -1,8 +1,9 @@
 """Rebuild the bundled real-audio sample of sksep from Debian packages.
 
 The sample that :func:`sksep.datasets.load_sample` reads lives in
-``sksep/datasets/data/sample``. This script is the only code in the project that
-fetches anything: it runs ``apt-get download`` for the packages below, unpacks
+``sksep/datasets/data/sample``. This script and
+``scripts/build_corpus.py`` are the only code in the project that fetch
+anything: it runs ``apt-get download`` for the packages below, unpacks
 them with ``dpkg-deb -x`` (nothing is installed), selects and cleans the
 recordings by fixed rules and a fixed seed, and writes
 

@@ -15,7 +15,8 @@ composed) the script:
    ``make_mixtures``' clipping guard (one common gain when the peak exceeds
    0.99). The augmentations keep RMS already, so the re-scaling is a guard
    against drift, not a change of level;
-3. trains the comparison's best network,
+3. trains one of the comparison's networks (DNN_0, the fastest of its
+   cochleagram systems; CNN_1 there gains most),
    ``sksep.comparison.make_enhancer("DNN_0", "cochleagram", FULL)``, on it;
 4. scores STOI and PESQ on the speaker- and noise-disjoint test split at -5, 0
    and 5 dB (``make_mixtures(speech.test, noise.test, snr_db=[-5, 0, 5],

@@ -31,7 +31,7 @@ kinds; the model file at most 10 MB).
 
 Run from the repository root::
 
-    .venv/bin/python scripts/build_corpus.py          # once, ~3 min
+    .venv/bin/python scripts/build_corpus.py          # once, about 2 min
     .venv/bin/python scripts/train_pretrained.py      # train, evaluate, save
     .venv/bin/python scripts/train_pretrained.py --evaluate sksep/data/default.sksep
 
