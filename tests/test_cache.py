@@ -135,6 +135,34 @@ def test_files_are_hashed_by_content_and_read_by_the_workers(corpus, tmp_path):
     assert cache_features(_stft(), paths, tmp_path / "c", shard_size=2).path != cache.path
 
 
+def test_files_are_read_at_the_rate_of_a_pipelines_front_end(corpus, tmp_path):
+    # an 8 kHz file through a 16 kHz pipeline is resampled, as the front end alone does
+    path = tmp_path / "u.wav"
+    io.save(path, corpus[3], SR, subtype="FLOAT")
+    front = STFTTransformer(sr=2 * SR, n_fft=128, hop_length=64)
+    alone = transform_parallel(front, [str(path)])
+    piped = transform_parallel(Pipeline([("front", front), ("ctx", ContextStacker(0))]),
+                               [str(path)])
+    assert len(alone[0]) == len(piped[0]) > 1.5 * len(_stft().fit(corpus).transform(corpus[3:4])[0])
+    np.testing.assert_allclose(piped[0], alone[0])
+    cached = cache_features(Pipeline([("front", front)]), [str(path)], tmp_path / "c")
+    np.testing.assert_allclose(cached.to_list()[0], alone[0])
+
+
+def test_a_collection_at_another_rate_is_refused(corpus, tmp_path):
+    from sksep.datasets import AudioCollection
+    from sksep.exceptions import SampleRateError
+
+    at_16k = AudioCollection(corpus[:3], sr=2 * SR)
+    for call in (lambda: transform_parallel(_stft(), at_16k),
+                 lambda: transform_parallel(Pipeline([("f", _stft())]), at_16k),
+                 lambda: cache_features(_stft(), at_16k, tmp_path / "c")):
+        with pytest.raises(SampleRateError, match="16000 Hz"):
+            call()
+    assert _same(transform_parallel(_stft(), AudioCollection(corpus[:3], sr=SR)),
+                 _stft().fit(corpus).transform(corpus[:3]))
+
+
 def test_transform_parallel_equals_transform_and_checks_arguments(corpus):
     coch = CochleagramTransformer(sr=SR, n_channels=16, hop_length=64)
     ref = coch.fit(corpus).transform(corpus)

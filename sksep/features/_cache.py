@@ -28,10 +28,11 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .. import io
-from .._validation import check_waveforms
+from .._validation import check_matching_sr, check_waveforms
 from ..exceptions import ParameterError
 from ._base import FrameList
 
@@ -44,13 +45,28 @@ _MANIFEST = "manifest.json"
 # ---------------------------------------------------------------------------
 # inputs: waveforms in memory or audio files
 # ---------------------------------------------------------------------------
-def _inputs(X, name="X"):
-    """``(items, ids, lazy)``: waveforms (float32) or file paths, with their ids."""
+def _front_sr(transformer):
+    """The sample rate a transformer expects: its ``sr``, or that of a pipeline's first step."""
+    sr = getattr(transformer, "sr", None)
+    if sr is None and isinstance(transformer, Pipeline) and transformer.steps:
+        return _front_sr(transformer.steps[0][1])
+    return sr
+
+
+def _inputs(X, transformer, name="X"):
+    """``(items, ids, lazy)``: waveforms (float32) or file paths, with their ids.
+
+    A collection that carries its sample rate (``X.sr``) must be at the
+    transformer's (:func:`_front_sr`); files are resampled to it when read.
+    """
     if isinstance(X, (list, tuple)) and X and all(isinstance(x, (str, os.PathLike)) for x in X):
         paths = [os.fspath(p) for p in X]
         return paths, paths, True
     if isinstance(X, (str, os.PathLike)):
         raise ParameterError(f"{name} must be a list of waveforms or of file paths, got one path")
+    sr = _front_sr(transformer)
+    if sr is not None:
+        check_matching_sr(X, sr, owner=type(transformer).__name__)
     meta = getattr(X, "meta", None)
     waves = check_waveforms(X, name=name)
     ids = ([str(v) for v in meta["id"]] if meta is not None and "id" in meta.columns
@@ -74,12 +90,12 @@ def _ready(transformer, X, lazy):
         check_is_fitted(transformer)
         return transformer
     except NotFittedError:
-        first = _read(X[:1], lazy, getattr(transformer, "sr", None))
+        first = _read(X[:1], lazy, _front_sr(transformer))
         return clone(transformer).fit(first)
 
 
 def _transform_chunk(transformer, items, lazy):
-    ys = _read(items, lazy, getattr(transformer, "sr", None))
+    ys = _read(items, lazy, _front_sr(transformer))
     return [np.asarray(f, dtype=np.float32) for f in transformer.transform(ys)]
 
 
@@ -99,8 +115,10 @@ def transform_parallel(transformer, X, *, n_jobs=None, batch_size=16):
         them. An unfitted one is cloned and fitted on the first utterance
         (front ends learn nothing); fit transformers that learn from data first.
     X : list of 1-D arrays, AudioCollection or list of file paths
-        Utterances. Files are read (and resampled to ``transformer.sr``) by
-        the workers, so only paths travel to them.
+        Utterances. Files are read (and resampled to ``transformer.sr``, or
+        to the ``sr`` of a pipeline's first step) by the workers, so only
+        paths travel to them. A collection that carries a sample rate must
+        be at that one.
     n_jobs : int or None, default=None
         Parallel jobs, as in :class:`joblib.Parallel`; None follows the active
         joblib backend (one job outside any ``parallel_backend`` context, all
@@ -125,7 +143,7 @@ def transform_parallel(transformer, X, *, n_jobs=None, batch_size=16):
     (True, (32, 129))
     """
     batch_size = _check_n(batch_size, "batch_size")
-    items, _, lazy = _inputs(X)
+    items, _, lazy = _inputs(X, transformer)
     est = _ready(transformer, items, lazy)
     chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
     parts = joblib.Parallel(n_jobs=n_jobs)(
@@ -273,7 +291,7 @@ def cache_features(transformer, X, path, *, shard_size=64, n_jobs=None, verify=F
     shard_size = _check_n(shard_size, "shard_size")
     if callback is not None and not callable(callback):
         raise ParameterError(f"callback must be None or callable, got {callback!r}")
-    items, ids, lazy = _inputs(X)
+    items, ids, lazy = _inputs(X, transformer)
     est = _ready(transformer, items, lazy)
     key = _cache_key(est, items, ids, lazy)
     folder = Path(os.fspath(path)) / f"{type(est).__name__}-{key[:20]}"
