@@ -157,6 +157,18 @@ def test_standardizer_on_patches_and_inverse():
     np.testing.assert_allclose(s.inverse_transform(out)[1], X[1], rtol=1e-4)
 
 
+@pytest.mark.parametrize("with_mean, with_std", [(False, True), (True, False), (False, False)])
+def test_standardizer_options_match_standard_scaler(with_mean, with_std):
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    X = [rng.normal(5, 3, size=(n, 3)) for n in (20, 7)]
+    s = FrameStandardizer(with_mean=with_mean, with_std=with_std).fit(X)
+    ref = StandardScaler(with_mean=with_mean, with_std=with_std).fit(np.concatenate(X))
+    np.testing.assert_allclose(s.transform(X)[1], ref.transform(X[1]), rtol=1e-5)
+    np.testing.assert_allclose(s.inverse_transform(s.transform(X))[0], X[0], rtol=1e-5)
+
+
 # -- bad input ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("est", [STFTTransformer(), CochleagramTransformer()],
                          ids=lambda e: type(e).__name__)

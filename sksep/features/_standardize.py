@@ -82,12 +82,17 @@ class FrameStandardizer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = n_features
         return self
 
+    def _shift_scale(self):
+        # as StandardScaler: mean_ is kept for with_std=True but only subtracted with with_mean
+        shift = self.mean_ if self.with_mean and self.mean_ is not None else 0.0
+        scale = self.scale_ if self.with_std and self.scale_ is not None else 1.0
+        return shift, scale
+
     def transform(self, X):
         """Standardise every utterance with the learned statistics (float32 out)."""
         check_is_fitted(self)
         mats, single = check_frame_matrices(X, ndims=(2, 3))
-        shift = np.zeros(self.n_features_in_) if self.mean_ is None else self.mean_
-        scale = np.ones(self.n_features_in_) if self.scale_ is None else self.scale_
+        shift, scale = self._shift_scale()
         out = FrameList()
         for i, m in enumerate(mats):
             if m.shape[-1] != self.n_features_in_:
@@ -101,8 +106,7 @@ class FrameStandardizer(TransformerMixin, BaseEstimator):
         """Undo :meth:`transform`."""
         check_is_fitted(self)
         mats, single = check_frame_matrices(X, ndims=(2, 3))
-        shift = np.zeros(self.n_features_in_) if self.mean_ is None else self.mean_
-        scale = np.ones(self.n_features_in_) if self.scale_ is None else self.scale_
+        shift, scale = self._shift_scale()
         out = FrameList((m * scale + shift).astype(np.float32) for m in mats)
         return out[0] if single else out
 
