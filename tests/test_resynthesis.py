@@ -49,6 +49,15 @@ def test_stft_refuses_non_cola_hop(mix):
         fe.apply_mask(y, np.ones((1 + 8000 // 180, 121)))
 
 
+def test_stft_without_centring_gives_features_but_no_resynthesis(mix):
+    fe = STFTTransformer(sr=8000, n_fft=256, hop_length=128, center=False)
+    y = mix.clean[0][:8000]
+    assert fe.power(y).shape == (fe.n_frames(8000), 129) == (1 + (8000 - 256) // 128, 129)
+    # the last (8000 - 256) % 128 = 64 samples lie in no full frame
+    with pytest.raises(ParameterError, match="center=True.*up to 127"):
+        fe.apply_mask(y, np.ones((fe.n_frames(8000), 129)))
+
+
 def test_cochleagram_all_ones_reconstruction(mix):
     fe = CochleagramTransformer()
     for y in mix.clean:

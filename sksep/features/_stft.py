@@ -41,7 +41,8 @@ class STFTTransformer(FrontEnd):
         gives ``1 + n_samples // hop_length`` frames and aligns the frames with
         every other sksep front end of the same hop. ``center=False`` gives
         ``1 + (n_samples - n_fft) // hop_length`` frames and breaks that
-        alignment.
+        alignment; it is for features only (:meth:`apply_mask` refuses it, as
+        the ends of the signal would not be resynthesised).
     scale : {"log", "magnitude", "power"}, default="log"
         Feature compression: ``log(max(|S|, 1e-5))``, ``|S|`` or ``|S|**2``.
 
@@ -151,6 +152,12 @@ class STFTTransformer(FrontEnd):
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def _apply_mask(self, y, mask):
+        if not self.center:
+            raise ParameterError(
+                "apply_mask needs center=True: with center=False no full frame covers the "
+                f"first sample and the last (n_samples - n_fft) % hop_length samples (up to "
+                f"{int(self.hop_length) - 1} here), so they would come back as zeros"
+            )
         win = get_window(self.window, self._win_length, fftbins=True)
         if not check_COLA(win, self._win_length, self._win_length - self.hop_length):
             raise ParameterError(
