@@ -203,6 +203,7 @@ class SpeechEnhancer(BaseEstimator):
         self._check_params()
         front_end = _front_end_of(self.estimator)
         check_matching_sr(X, front_end.sr, owner=type(front_end).__name__)
+        check_matching_sr(y, front_end.sr, owner=type(front_end).__name__)
         noisy = check_waveforms(X, name="X")
         clean = check_waveforms(y, name="y")
         _check_same_count(noisy, clean)
@@ -368,10 +369,16 @@ class SpeechEnhancer(BaseEstimator):
         return [self.front_end_.apply_mask(y, m) for y, m in zip(noisy, self._masks(noisy))]
 
     def score(self, X, y):
-        """Mean STOI of the enhanced utterances against the clean speech ``y``."""
-        from .metrics import stoi
+        """Mean STOI of the enhanced utterances against the clean speech ``y``.
 
+        Utterances STOI cannot score (too short, no speech) are left out of the
+        mean with a ``RuntimeWarning``, as :data:`sksep.metrics.stoi_scorer`
+        does; NaN if none can be scored.
+        """
+        from .metrics import stoi_scorer
+
+        check_is_fitted(self, "estimator_")
+        check_matching_sr(y, self.sr_, owner=type(self).__name__)
         clean = check_waveforms(y, name="y")
         _check_same_count(X, clean)
-        enhanced = self.predict(X)
-        return float(np.mean([stoi(c, e, self.sr_) for c, e in zip(clean, enhanced)]))
+        return stoi_scorer(self, X, clean)

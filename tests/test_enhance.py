@@ -59,6 +59,11 @@ def test_fit_predict_keeps_lengths_and_scores_stoi(mixtures):
     assert all(0.0 <= m.min() and m.max() <= 1.0 for m in masks)
     expected = np.mean([stoi(c, e, SR) for c, e in zip(test.clean, out, strict=True)])
     assert enh.score(test.noisy, test.clean) == pytest.approx(expected)
+    # an utterance STOI cannot score (shorter than its 30-frame segment) is left out, with a word
+    short_noisy = [*test.noisy.to_list(), test.noisy[0][:2000]]
+    short_clean = [*test.clean.to_list(), test.clean[0][:2000]]
+    with pytest.warns(RuntimeWarning, match="could not score 1 of 3 utterances"):
+        assert enh.score(short_noisy, short_clean) == pytest.approx(expected)
 
 
 def test_original_estimator_is_left_unfitted(mixtures):
@@ -165,6 +170,10 @@ def test_bad_inputs_are_refused_with_clear_errors(mixtures):
         SpeechEnhancer(make_pipeline(FrameStandardizer())).fit(noisy, clean)
     with pytest.raises(SampleRateError, match="16000"):
         SpeechEnhancer(tiny()).fit(train.noisy.resample(16000), train.clean.resample(16000))
+    with pytest.raises(SampleRateError, match="16000"):  # the clean speech's rate too
+        SpeechEnhancer(tiny()).fit(train.noisy, train.clean.resample(16000))
+    with pytest.raises(SampleRateError, match="16000"):
+        fitted.score(train.noisy, train.clean.resample(16000))
     bad = [y.copy() for y in noisy]
     bad[1][10] = np.nan
     with pytest.raises(AudioError, match=r"X\[1\].*NaN"):
