@@ -4,6 +4,7 @@ Pipelines on real audio features, the bundled sample and grid searches are in
 tests/test_models_pipeline.py.
 """
 
+import contextlib
 import doctest
 import pickle
 import warnings
@@ -288,6 +289,41 @@ def test_skorch_parameters_and_callbacks_still_work():
     assert len(net.history) == 4
     net.partial_fit(X, Y)
     assert len(net.history) == 6  # max_epochs more
+
+
+@pytest.mark.parametrize("name", ["DNN0", "CNN1"])
+def test_partial_fit_from_scratch_builds_the_network_like_fit(name):
+    X, Y = make_data(n_utt=5)
+    grown = small(name, random_state=2, max_epochs=1)
+    grown.partial_fit(X, Y)
+    fitted = small(name, random_state=2, max_epochs=1).fit(X, Y)
+    assert grown.sample_shape_ == fitted.sample_shape_ and grown.n_features_in_ == F
+    np.testing.assert_allclose(grown.predict(X[:1])[0], fitted.predict(X[:1])[0], rtol=1e-5)
+    grown.partial_fit(X, Y)
+    assert len(grown.history) == 2
+    with pytest.raises(ParameterError, match="network was built for"):
+        grown.partial_fit([x[:, :-1] for x in X], Y)
+
+
+def test_seeding_on_a_gpu_saves_and_restores_every_gpus_generator(monkeypatch):
+    # torch.manual_seed reseeds all GPUs, so all of them must be forked (no GPU here: the
+    # CUDA calls are stood in for, and what _seeded asks of them is recorded)
+    forked = []
+
+    @contextlib.contextmanager
+    def fork_rng(devices=None, **kwargs):
+        forked.append(devices)
+        yield
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+    monkeypatch.setattr(torch, "manual_seed", lambda seed: forked.append(("seed", seed)))
+    with small("DNN0", random_state=5, device="cuda:1")._seeded():
+        pass
+    with small("DNN0", random_state=5, device="cpu")._seeded():
+        pass
+    assert forked == [[0, 1, 2], ("seed", 5), [], ("seed", 5)]
 
 
 def test_seeded_runs_repeat_and_leave_global_rng_alone():

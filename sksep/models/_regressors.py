@@ -265,7 +265,8 @@ class _MaskRegressor(NeuralNetRegressor):
             return
         devices = []
         if torch.device(self.device or "cpu").type == "cuda" and torch.cuda.is_available():
-            devices = [torch.cuda.current_device()]
+            # torch.manual_seed seeds every GPU, so every GPU's state is saved and restored
+            devices = list(range(torch.cuda.device_count()))
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
@@ -295,6 +296,12 @@ class _MaskRegressor(NeuralNetRegressor):
                 f"warm start with samples {shapes[0]} -> {shapes[1]} outputs, but the network "
                 f"was built for {self.sample_shape_} -> {self.n_outputs_}"
             )
+        self._record_shapes(dataset, shapes)
+        with self._seeded():
+            return super().fit(dataset, None, **fit_params)
+
+    def _record_shapes(self, dataset, shapes):
+        """Set the fitted sizes the module is built from (``sample_shape_`` ...)."""
         self.sample_shape_, self.n_outputs_ = shapes
         features = getattr(getattr(dataset, "dataset", dataset), "features", None)
         self.frame_shape_ = None if features is None else tuple(features.shape[1:])
@@ -302,8 +309,6 @@ class _MaskRegressor(NeuralNetRegressor):
             self.frame_shape_ = tuple(dataset.frame_shape)
         self.n_features_in_ = None if self.frame_shape_ is None else int(self.frame_shape_[-1])
         self._check_module_sizes()
-        with self._seeded():
-            return super().fit(dataset, None, **fit_params)
 
     def initialize_callbacks(self):
         super().initialize_callbacks()
@@ -326,15 +331,23 @@ class _MaskRegressor(NeuralNetRegressor):
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Continue training without re-initializing (see :meth:`fit` for ``X`` and ``y``)."""
+        """Train for ``max_epochs`` more without re-initializing (see :meth:`fit` for ``X``, ``y``).
+
+        On a network not initialized yet, the first call builds it from the
+        sizes of ``X`` and ``y`` (seeded by ``random_state``, as :meth:`fit`).
+        """
         if not is_dataset(X):
             X = self.get_dataset(X, y)
             y = None
-            if hasattr(self, "sample_shape_") and tuple(X.sample_shape) != self.sample_shape_:
-                raise ParameterError(
-                    f"X has samples of shape {X.sample_shape} but the network was built for "
-                    f"{self.sample_shape_}"
-                )
+        if not (self.initialized_ and hasattr(self, "sample_shape_")):
+            self._record_shapes(X, self._fitted_shapes(X))
+            with self._seeded():
+                return super().partial_fit(X, y, classes=classes, **fit_params)
+        if hasattr(X, "sample_shape") and tuple(X.sample_shape) != self.sample_shape_:
+            raise ParameterError(
+                f"X has samples of shape {X.sample_shape} but the network was built for "
+                f"{self.sample_shape_}"
+            )
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def _check_module_sizes(self):
