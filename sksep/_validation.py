@@ -35,13 +35,20 @@ def check_waveform(y, *, name="y", min_samples=1, allow_silent=True, copy=False)
     Raises
     ------
     AudioError
-        If the waveform is not 1-D, shorter than ``min_samples``, holds NaN or
-        infinity, or is silent while ``allow_silent`` is False.
+        If the waveform holds integers (PCM: scale it to [-1, 1] first), is
+        not 1-D, is shorter than ``min_samples``, holds NaN or infinity, or is
+        silent while ``allow_silent`` is False.
     """
     try:
         arr = np.asarray(y)
     except (TypeError, ValueError) as exc:  # ragged nested lists and the like
         raise AudioError(f"{name} cannot be read as a waveform array: {exc}") from exc
+    if np.issubdtype(arr.dtype, np.integer) and arr.ndim > 0 and arr.size > 0:
+        # as librosa: integer PCM would be taken as samples of +-32768 (int16), not +-1
+        raise AudioError(
+            f"{name} holds integer samples ({arr.dtype}); sksep works on floating-point audio "
+            "in [-1, 1]: scale it first (16-bit PCM: y / 32768), or read files with sksep.io.load"
+        )
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):

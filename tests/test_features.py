@@ -188,6 +188,11 @@ def test_front_end_bad_audio(est):
         est.transform(tone_noise(4000))
     with pytest.raises(SampleRateError, match="8000"):
         est.transform(AudioCollection([tone_noise(4000)], sr=8000))
+    pcm = (tone_noise(4000) * 8000).astype(np.int16)  # unscaled PCM would be 80 dB too loud
+    with pytest.raises(AudioError, match=r"X\[0\] holds integer samples \(int16\).*y / 32768"):
+        est.transform([pcm])
+    np.testing.assert_array_equal(est.transform([pcm / 32768])[0],
+                                  est.transform([(pcm / 32768).astype(np.float32)])[0])
 
 
 def test_bad_parameters():
@@ -232,6 +237,7 @@ _WAVEFORM_XFAIL = {
     "fixed number of input features to record",
     "check_complex_data": "refused with AudioError 'must hold real numbers', not sklearn's text",
     "check_dtype_object": "object arrays are refused as non-numeric audio",
+    "check_estimators_dtypes": "integer arrays are refused as unscaled PCM, as librosa does",
     "check_estimators_empty_data_messages": "empty audio is refused with sksep's own message",
     "check_estimators_nan_inf": "NaN audio is refused; the check's table has rows shorter "
     "than a frame, which fail first",
