@@ -9,7 +9,15 @@ import numpy as np
 
 from .exceptions import AudioError, ParameterError, SampleRateError
 
-__all__ = ["check_waveform", "check_waveforms", "check_sr", "check_snr", "get_sr"]
+__all__ = [
+    "check_waveform", "check_waveforms", "check_sr", "check_snr", "get_sr", "positional_items",
+]
+
+
+def positional_items(X):
+    """The items of a sequence in order, by position: a pandas Series by ``.iloc``, not label."""
+    get = getattr(X, "iloc", X)
+    return [get[i] for i in range(len(X))]
 
 
 def check_waveform(y, *, name="y", min_samples=1, allow_silent=True, copy=False):
@@ -99,7 +107,7 @@ def check_waveforms(X, *, name="X", min_samples=1, allow_silent=True):
             )
         items = list(X)
     elif isinstance(X, (Sequence, np.ndarray)) or hasattr(X, "__getitem__"):
-        items = [X[i] for i in range(len(X))]
+        items = positional_items(X)
     else:
         raise AudioError(f"{name} must be a sequence of waveforms, got {type(X).__name__}")
     if len(items) == 0:
@@ -130,13 +138,17 @@ def get_sr(X):
     return None if sr is None else int(sr)
 
 
-def check_matching_sr(X, sr, *, owner):
-    """Raise :class:`SampleRateError` if ``X`` carries a sample rate other than ``sr``."""
+def check_matching_sr(X, sr, *, owner, fix="or set {owner}(sr={sr})"):
+    """Raise :class:`SampleRateError` if ``X`` carries a sample rate other than ``sr``.
+
+    ``fix`` is the second remedy the message offers, formatted with ``owner``
+    and the audio's rate ``sr``.
+    """
     x_sr = get_sr(X)
     if x_sr is not None and x_sr != sr:
         raise SampleRateError(
             f"{owner} was built for sr={sr} Hz but the audio is at {x_sr} Hz; "
-            f"resample it (e.g. load with sr={sr}) or set {owner}(sr={x_sr})"
+            f"resample it (e.g. load with sr={sr}) {fix.format(owner=owner, sr=x_sr)}"
         )
 
 

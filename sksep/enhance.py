@@ -50,6 +50,30 @@ def _check_same_count(noisy, clean):
         )
 
 
+#: how to fix a rate mismatch at a fitted enhancer (it has no ``sr`` parameter of its own)
+_REFIT = "or fit the enhancer with a front end of sr={sr}"
+
+
+def _aligned_pairs(noisy, clean, front_end, *, names=("X", "y")):
+    """Validate (noisy, clean) pairs at the front end's rate: same count, each pair aligned."""
+    for wavs in (noisy, clean):
+        check_matching_sr(wavs, front_end.sr, owner=type(front_end).__name__)
+    noisy = check_waveforms(noisy, name=names[0])
+    clean = check_waveforms(clean, name=names[1])
+    if len(noisy) != len(clean):
+        raise AudioError(
+            f"{names[0]} has {len(noisy)} utterances but {names[1]} has {len(clean)}; "
+            "give one clean utterance per noisy one"
+        )
+    for i, (a, b) in enumerate(zip(noisy, clean)):
+        if a.shape != b.shape:
+            raise AudioError(
+                f"utterance {i}: {names[0]}[{i}] has {a.shape[0]} samples but {names[1]}[{i}] "
+                f"has {b.shape[0]}; noisy and clean must be sample-aligned"
+            )
+    return noisy, clean
+
+
 def _rms_gains(waveforms, level_db):
     """Gain that brings each waveform to an RMS of ``level_db`` dBFS (1 for silent input)."""
     target = 10.0 ** (level_db / 20.0)
@@ -153,20 +177,27 @@ class SpeechEnhancer(BaseEstimator):
 
     # -- helpers -------------------------------------------------------------
     def _check_params(self):
-        if self.target not in _TARGETS:
+        from .features._base import check_int, check_number
+
+        if not isinstance(self.target, str) or self.target not in _TARGETS:
             raise ParameterError(f"target must be one of {_TARGETS}, got {self.target!r}")
-        if not np.isfinite(self.beta) or self.beta <= 0:
-            raise ParameterError(f"beta must be a positive number, got {self.beta!r}")
-        if self.level_db is not None and not np.isfinite(self.level_db):
-            raise ParameterError(f"level_db must be a finite number or None, got {self.level_db!r}")
-        if not np.isfinite(self.mask_exponent) or self.mask_exponent <= 0:
+        check_number(self.beta, "beta", low=0, low_inclusive=False)
+        check_number(self.lc_db, "lc_db")
+        if self.level_db is not None:
+            check_number(self.level_db, "level_db")
+        check_number(self.mask_exponent, "mask_exponent", low=0, low_inclusive=False)
+        check_int(self.batch_utterances, "batch_utterances", low=1)
+
+    def _check_pipeline(self, what):
+        """The estimator as a Pipeline of a front end that can resynthesise, ..., a network."""
+        if not isinstance(self.estimator, Pipeline) or len(self.estimator.steps) < 2:
             raise ParameterError(
-                f"mask_exponent must be a positive number, got {self.mask_exponent!r}"
+                f"{what} needs a Pipeline of a front end, optional middle steps and a mask "
+                f"estimator (e.g. make_pipeline(STFTTransformer(), DNN0Regressor())), got "
+                f"{type(self.estimator).__name__}"
             )
-        if int(self.batch_utterances) < 1:
-            raise ParameterError(
-                f"batch_utterances must be >= 1, got {self.batch_utterances!r}"
-            )
+        # settings that give features but no waveform would fail only in predict, after training
+        _front_end_of(self.estimator).check_resynthesis()
 
     def _normalised(self, waveforms):
         """Level-normalised copies of ``waveforms`` (the features' input)."""
@@ -201,18 +232,8 @@ class SpeechEnhancer(BaseEstimator):
         self : SpeechEnhancer
         """
         self._check_params()
-        front_end = _front_end_of(self.estimator)
-        check_matching_sr(X, front_end.sr, owner=type(front_end).__name__)
-        check_matching_sr(y, front_end.sr, owner=type(front_end).__name__)
-        noisy = check_waveforms(X, name="X")
-        clean = check_waveforms(y, name="y")
-        _check_same_count(noisy, clean)
-        for i, (a, b) in enumerate(zip(noisy, clean)):
-            if a.shape != b.shape:
-                raise AudioError(
-                    f"utterance {i}: noisy has {a.shape[0]} samples but clean has "
-                    f"{b.shape[0]}; they must be sample-aligned"
-                )
+        self._check_pipeline("fit")
+        noisy, clean = _aligned_pairs(X, y, _front_end_of(self.estimator))
         noise = [a - b for a, b in zip(noisy, clean)]
         estimator = clone(self.estimator)
         self.front_end_ = _front_end_of(estimator)
@@ -285,11 +306,7 @@ class SpeechEnhancer(BaseEstimator):
         from .models import MixingDataset
 
         self._check_params()
-        if not isinstance(self.estimator, Pipeline) or len(self.estimator.steps) < 2:
-            raise ParameterError(
-                "fit_stream needs a Pipeline of a front end, optional middle steps and a "
-                f"network, got {type(self.estimator).__name__}"
-            )
+        self._check_pipeline("fit_stream")
         if int(n_fit_items) < 1:
             raise ParameterError(f"n_fit_items must be >= 1, got {n_fit_items!r}")
         estimator = clone(self.estimator)
@@ -307,10 +324,12 @@ class SpeechEnhancer(BaseEstimator):
             middle.fit([m[3] for m in sample])
         dataset = MixingDataset(speech, noise, front_end, transform=middle, **common)
         if valid is not None:
-            v_noisy, v_clean = valid
-            v_noisy = check_waveforms(v_noisy, name="valid noisy")
-            v_clean = check_waveforms(v_clean, name="valid clean")
-            _check_same_count(v_noisy, v_clean)
+            if not isinstance(valid, (tuple, list)) or len(valid) != 2:
+                raise ParameterError(
+                    f"valid must be a (noisy, clean) pair, got {type(valid).__name__}"
+                )
+            v_noisy, v_clean = _aligned_pairs(*valid, front_end,
+                                              names=("valid[0]", "valid[1]"))
             v_masks = self._targets(v_clean, [a - b for a, b in zip(v_noisy, v_clean)],
                                     front_end)
             v_feats = front_end.transform(self._normalised(v_noisy))
@@ -332,7 +351,7 @@ class SpeechEnhancer(BaseEstimator):
         """``X`` as validated waveforms, once the enhancer is fitted and the rate matches."""
         check_is_fitted(self, "estimator_")
         self._check_params()  # prediction settings may have changed since fit
-        check_matching_sr(X, self.sr_, owner=type(self).__name__)
+        check_matching_sr(X, self.sr_, owner=type(self).__name__, fix=_REFIT)
         return check_waveforms(X, name="X")
 
     def _masks(self, noisy):
@@ -377,8 +396,8 @@ class SpeechEnhancer(BaseEstimator):
         """
         from .metrics import stoi_scorer
 
-        check_is_fitted(self, "estimator_")
-        check_matching_sr(y, self.sr_, owner=type(self).__name__)
+        noisy = self._checked(X)
+        check_matching_sr(y, self.sr_, owner=type(self).__name__, fix=_REFIT)
         clean = check_waveforms(y, name="y")
-        _check_same_count(X, clean)
-        return stoi_scorer(self, X, clean)
+        _check_same_count(noisy, clean)
+        return stoi_scorer(self, noisy, clean)

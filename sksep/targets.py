@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_waveform, check_waveforms
+from ._validation import check_matching_sr, check_waveform, check_waveforms
 from .exceptions import AudioError, ParameterError
 from .features import FrameList
 
@@ -21,6 +21,8 @@ def _pairs(clean, noise, frontend):
         raise ParameterError(
             f"frontend must be an sksep front end (with power()), got {type(frontend).__name__}"
         )
+    for part in (clean, noise):  # a collection at another rate would give masks of wrong bands
+        check_matching_sr(part, frontend.sr, owner=type(frontend).__name__)
     single = _is_single(clean) or _is_single(noise)
     if single:
         cs = [check_waveform(clean, name="clean")]

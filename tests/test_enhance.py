@@ -99,7 +99,7 @@ def test_mask_exponent_sharpens_the_applied_mask_without_refitting(mixtures):
     # a smaller mask everywhere leaves less energy in every output
     for y, e in zip(out, sharp, strict=True):
         assert np.sum(e.astype(float) ** 2) < np.sum(y.astype(float) ** 2)
-    with pytest.raises(ParameterError, match="mask_exponent must be a positive number"):
+    with pytest.raises(ParameterError, match="mask_exponent must be > 0, got mask_exponent=0"):
         enh.set_params(mask_exponent=0).predict(test.noisy)
 
 
@@ -178,3 +178,81 @@ def test_bad_inputs_are_refused_with_clear_errors(mixtures):
     bad[1][10] = np.nan
     with pytest.raises(AudioError, match=r"X\[1\].*NaN"):
         SpeechEnhancer(tiny()).fit(bad, clean)
+
+
+def test_settings_that_cannot_resynthesise_fail_before_training(mixtures):
+    train, _ = mixtures
+    noisy, clean = train.noisy, train.clean
+    cases = [
+        (STFTTransformer(sr=SR, n_fft=256, hop_length=128, center=False), "center=True"),
+        (STFTTransformer(sr=SR, n_fft=240, hop_length=180), "COLA"),
+        (STFTTransformer(sr=SR, n_fft=256, hop_length=256, window="boxcar"),
+         r"hop_length <= win_length // 2 \(128\)"),
+    ]
+    for front_end, reason in cases:
+        net = DNN0Regressor(module__hidden_dim=8, max_epochs=1, verbose=0)
+        enh = SpeechEnhancer(make_pipeline(front_end, net))
+        with pytest.raises(ParameterError, match=reason):
+            enh.fit(noisy, clean)
+        with pytest.raises(ParameterError, match=reason):
+            enh.fit_stream(clean, noisy, snr_db=0)
+        assert not hasattr(enh, "estimator_")
+    # a bare front end, or a pipeline of one step, estimates no mask
+    for est in (STFTTransformer(sr=SR), make_pipeline(STFTTransformer(sr=SR))):
+        with pytest.raises(ParameterError, match="needs a Pipeline of a front end"):
+            SpeechEnhancer(est).fit(noisy, clean)
+
+
+def test_parameters_are_checked_naming_them(mixtures):
+    train, _ = mixtures
+    bad = [({"beta": None}, "beta must be a finite number"),
+           ({"beta": 0}, "beta must be > 0"),
+           ({"level_db": "loud"}, "level_db must be a finite number"),
+           ({"lc_db": np.nan}, "lc_db must be a finite number"),
+           ({"mask_exponent": "2"}, "mask_exponent must be a finite number"),
+           ({"batch_utterances": 2.5}, "batch_utterances must be an integer"),
+           ({"batch_utterances": True}, "batch_utterances must be an integer"),
+           ({"batch_utterances": 0}, "batch_utterances must be >= 1"),
+           ({"target": ["irm"]}, "target must be one of")]
+    for params, message in bad:
+        with pytest.raises(ParameterError, match=message):
+            SpeechEnhancer(tiny(), **params).fit(train.noisy, train.clean)
+
+
+def test_validation_set_of_fit_stream_is_checked(mixtures):
+    train, _ = mixtures
+    enh = SpeechEnhancer(tiny(epochs=1))
+    speech, noise = train.clean.to_list(), train.noise.to_list()
+    with pytest.raises(SampleRateError, match="audio is at 16000"):
+        enh.fit_stream(speech, noise, snr_db=0, n_fit_items=2,
+                       valid=(train.noisy.resample(16000), train.clean.resample(16000)))
+    short = [y[:-7] for y in train.clean]
+    with pytest.raises(AudioError, match=r"valid\[0\]\[0\] has \d+ samples but valid\[1\]\[0\]"):
+        enh.fit_stream(speech, noise, snr_db=0, n_fit_items=2, valid=(train.noisy, short))
+    with pytest.raises(ParameterError, match="valid must be a \\(noisy, clean\\) pair"):
+        enh.fit_stream(speech, noise, snr_db=0, n_fit_items=2, valid=train.noisy)
+
+
+def test_fitted_enhancer_errors_name_the_real_problem(mixtures):
+    train, test = mixtures
+    enh = SpeechEnhancer(tiny(epochs=1)).fit(train.noisy, train.clean)
+    with pytest.raises(AudioError, match="single 1-D waveform"):
+        enh.score(test.noisy[0], [test.clean[0]])
+    with pytest.raises(SampleRateError) as exc:
+        enh.predict(test.noisy.resample(16000))
+    assert "fit the enhancer with a front end of sr=16000" in str(exc.value)
+    assert "SpeechEnhancer(sr=" not in str(exc.value)  # it has no such parameter
+
+
+def test_pandas_series_of_waveforms_is_taken_by_position(mixtures):
+    import pandas as pd
+
+    train, test = mixtures
+    enh = SpeechEnhancer(tiny(epochs=1))
+    labels = np.arange(len(train)) + 100  # labels that are not positions
+    from_series = enh.fit(pd.Series(train.noisy.to_list(), index=labels),
+                          pd.Series(train.clean.to_list(), index=labels))
+    out = from_series.predict(pd.Series(test.noisy.to_list(), index=[7, 3]))
+    ref = SpeechEnhancer(tiny(epochs=1)).fit(train.noisy, train.clean).predict(test.noisy)
+    for a, b in zip(out, ref, strict=True):
+        np.testing.assert_array_equal(a, b)

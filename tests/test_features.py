@@ -293,3 +293,34 @@ def _expected_failed(est):
                          expected_failed_checks=_expected_failed)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_stft_settings_that_skip_samples_or_weigh_nothing_are_refused():
+    y = [tone_noise(4000)]
+    with pytest.raises(ParameterError, match="hop_length=1024 is longer than the window"):
+        STFTTransformer(hop_length=1024).fit(y)
+    with pytest.raises(ParameterError, match="hop_length=256 is longer than the window"):
+        STFTTransformer(win_length=128, hop_length=256).fit(y)
+    with pytest.raises(ParameterError, match="non-finite weights"):
+        STFTTransformer(window=("kaiser", np.nan)).fit(y)
+
+
+@pytest.mark.parametrize("est", [ContextStacker(1), FrameStandardizer(), NoiseAwareFeatures()],
+                         ids=lambda e: type(e).__name__)
+def test_input_feature_names_must_match_the_fitted_width(est):
+    est.fit([np.random.default_rng(0).standard_normal((20, 2)).astype(np.float32)])
+    with pytest.raises(ParameterError, match="input_features has 3 names, fit saw 2"):
+        est.get_feature_names_out(["a", "b", "c"])
+    assert "b" in " ".join(est.get_feature_names_out(["a", "b"]))
+
+
+def test_pandas_series_of_utterances_is_taken_by_position():
+    import pandas as pd
+
+    X = [tone_noise(4000), tone_noise(3000)]
+    fe = STFTTransformer().fit(X)
+    feats = fe.transform(pd.Series(X, index=[5, 9]))
+    for a, b in zip(feats, fe.transform(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+    stacked = ContextStacker(1).fit_transform(pd.Series(list(feats), index=["u", "v"]))
+    assert [s.shape[0] for s in stacked] == [f.shape[0] for f in feats]

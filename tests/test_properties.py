@@ -129,8 +129,12 @@ def test_apply_mask_keeps_length_and_stays_finite(kind, data, seed, style):
     if style == "zeros":
         assert not np.any(out)
     if style == "ones" and kind == "stft":  # COLA hop: the STFT round trip is the identity
+        # up to float32 rounding, which the last samples see magnified: only the tail of the
+        # last frame's Hann window covers them, and istft divides by its tiny square (seen:
+        # 1.02e-4 of the peak at 44.1 kHz, 4088 samples, n_fft 2048)
         peak = max(float(np.max(np.abs(y))), 1e-30)
-        assert np.max(np.abs(out - y)) <= 1e-4 * peak
+        assert np.max(np.abs(out - y)) <= 1e-3 * peak
+        assert np.max(np.abs(out - y)[: len(y) - fe.hop_length]) <= 1e-5 * peak
 
 
 @pytest.mark.parametrize("kind", ["stft", "cochleagram"])

@@ -92,3 +92,16 @@ def test_oracle_irm_raises_stoi_at_0db(mix, fe):
     after = np.mean([stoi(c, fe.apply_mask(y, m), SR)
                      for c, y, m in zip(mix.clean, mix.noisy, masks)])
     assert after - before >= 0.15
+
+
+def test_stft_hop_beyond_half_the_window_is_refused_not_zero_filled(mix):
+    y = mix.clean[0][:8000]  # 8000 % 512 = 320 samples past the last frame's centre
+    wide = STFTTransformer(sr=8000, n_fft=512, hop_length=512, window="boxcar")
+    # a boxcar with hop = window passes the COLA check, but its last centred frame ends
+    # 256 samples after its centre: the last 64 samples would come back as zeros
+    with pytest.raises(ParameterError, match=r"hop_length <= win_length // 2 \(256\)"):
+        wide.apply_mask(y, np.ones((wide.n_frames(8000), 257)))
+    half = STFTTransformer(sr=8000, n_fft=512, hop_length=256, window="boxcar")
+    half.check_resynthesis()
+    out = half.apply_mask(y, np.ones((half.n_frames(8000), 257)))
+    assert snr_db(y, out) > 40 and np.abs(out[-64:]).max() > 0

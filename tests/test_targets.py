@@ -71,3 +71,17 @@ def test_target_errors(parts):
         ideal_ratio_mask(s, n, object())
     with pytest.raises(AudioError, match="only 100 samples"):
         ideal_ratio_mask(s[:100], n[:100], fe)
+
+
+def test_targets_refuse_audio_at_another_rate(parts):
+    from sksep.datasets import AudioCollection
+    from sksep.exceptions import SampleRateError
+
+    s, n = parts
+    clean, noise = AudioCollection([s], sr=16000), AudioCollection([n], sr=16000)
+    for target in (ideal_ratio_mask, ideal_binary_mask):
+        for fe in (STFTTransformer(sr=8000), CochleagramTransformer(sr=8000, fmax=4000)):
+            with pytest.raises(SampleRateError, match="sr=8000 Hz but the audio is at 16000"):
+                target(clean, noise, fe)
+        # at the front end's own rate the same collections give one mask each
+        assert len(target(clean, noise, STFTTransformer(sr=16000))) == 1

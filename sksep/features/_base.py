@@ -105,6 +105,18 @@ def feature_names(prefix, n):
     return np.asarray([f"{prefix}{i}" for i in range(n)], dtype=object)
 
 
+def input_feature_names(input_features, n_features_in):
+    """``input_features`` as an object array of ``n_features_in`` names (``x0 ...`` if None)."""
+    if input_features is None:
+        return feature_names("x", n_features_in)
+    names = np.asarray(input_features, dtype=object)
+    if names.ndim != 1 or len(names) != n_features_in:
+        raise ParameterError(
+            f"input_features has {names.size} names, fit saw {n_features_in} features"
+        )
+    return names
+
+
 def check_mask(mask, expected_shape):
     """Validate a mask for :meth:`FrontEnd.apply_mask`; return it as float64."""
     try:
@@ -270,6 +282,15 @@ class FrontEnd(WaveformTransformer):
         mask = check_mask(mask, (self.n_frames(len(y)), self.n_bins))
         out = self._apply_mask(y, mask)
         return np.ascontiguousarray(out[: len(y)], dtype=np.float32)
+
+    def check_resynthesis(self):
+        """Raise :class:`~sksep.exceptions.ParameterError` if :meth:`apply_mask` cannot work.
+
+        :class:`~sksep.SpeechEnhancer` calls it before training, so that a
+        front end whose settings allow features but not resynthesis fails
+        at once rather than after the network has been trained.
+        """
+        self._check_params()
 
     def _n_features(self):
         return self.n_bins

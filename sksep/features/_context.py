@@ -8,8 +8,9 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import positional_items
 from ..exceptions import ParameterError
-from ._base import FrameList, check_int, check_option, feature_names
+from ._base import FrameList, check_int, check_option, input_feature_names
 
 
 def check_frame_matrices(X, *, name="X", ndims=(2,)):
@@ -37,7 +38,8 @@ def check_frame_matrices(X, *, name="X", ndims=(2,)):
         )
     if len(X) == 0:
         raise ParameterError(f"{name} is empty: no utterances given")
-    return [_check_matrix(X[i], f"{name}[{i}]", ndims) for i in range(len(X))], False
+    return [_check_matrix(x, f"{name}[{i}]", ndims)
+            for i, x in enumerate(positional_items(X))], False
 
 
 def _check_matrix(x, name, ndims):
@@ -164,13 +166,7 @@ class ContextStacker(TransformerMixin, BaseEstimator):
         """Names ``<feature>@<offset>``, e.g. ``coch3@-2``, oldest frame first."""
         check_is_fitted(self)
         left, right = self._check_params()
-        if input_features is None:
-            input_features = feature_names("x", self.n_features_in_)
-        elif len(input_features) != self.n_features_in_:
-            raise ParameterError(
-                f"input_features has {len(input_features)} names, "
-                f"fit saw {self.n_features_in_} features"
-            )
+        input_features = input_feature_names(input_features, self.n_features_in_)
         return np.asarray(
             [f"{f}@{o:+d}" for o in range(-left, right + 1) for f in input_features], dtype=object
         )

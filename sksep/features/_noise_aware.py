@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import ParameterError
-from ._base import FrameList, feature_names
+from ._base import FrameList, input_feature_names
 from ._context import check_frame_matrices
 
 _MODES = ("append", "subtract")
@@ -96,8 +96,7 @@ class NoiseAwareFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Input names, then ``floor_<name>`` for the appended estimate."""
         check_is_fitted(self)
-        names = (feature_names("x", self.n_features_in_) if input_features is None
-                 else np.asarray(input_features, dtype=object))
+        names = input_feature_names(input_features, self.n_features_in_)
         if self.mode == "subtract":
             return names
         return np.concatenate([names, np.asarray([f"floor_{n}" for n in names], dtype=object)])

@@ -8,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import ParameterError
-from ._base import FrameList, feature_names
+from ._base import FrameList, input_feature_names
 from ._context import check_frame_matrices
 
 
@@ -113,9 +113,7 @@ class FrameStandardizer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """The input feature names (``x0``, ``x1`` ... when none are given)."""
         check_is_fitted(self)
-        if input_features is None:
-            return feature_names("x", self.n_features_in_)
-        return np.asarray(input_features, dtype=object)
+        return input_feature_names(input_features, self.n_features_in_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -33,7 +33,8 @@ class STFTTransformer(FrontEnd):
     hop_length : int, default=256
         Samples between frames.
     win_length : int or None, default=None
-        Window length, ``<= n_fft``; None means ``n_fft``.
+        Window length, ``<= n_fft``; None means ``n_fft``. ``hop_length``
+        may not exceed it.
     window : str, default="hann"
         Window name for :func:`scipy.signal.get_window` (periodic).
     center : bool, default=True
@@ -64,8 +65,9 @@ class STFTTransformer(FrontEnd):
     :meth:`apply_mask` multiplies the complex noisy STFT by the mask and inverts
     it with :func:`librosa.istft`; it requires a window/hop pair that satisfies
     the constant-overlap-add condition (checked with
-    :func:`scipy.signal.check_COLA`), e.g. Hann with ``hop_length`` of
-    ``win_length / 2`` or ``/ 4``. An all-ones mask then returns the input to
+    :func:`scipy.signal.check_COLA`) with ``hop_length <= win_length / 2``,
+    e.g. Hann with ``hop_length`` of ``win_length / 2`` or ``/ 4``
+    (:meth:`check_resynthesis`). An all-ones mask then returns the input to
     within float32 rounding (far better than 40 dB SNR). The original
     project's settings are ``STFTTransformer(sr=8000, n_fft=240,
     hop_length=120)`` (121 bins; its 180-sample hop is not COLA for Hann).
@@ -102,12 +104,23 @@ class STFTTransformer(FrontEnd):
         check_int(self.hop_length, "hop_length", low=1)
         if self.win_length is not None:
             check_int(self.win_length, "win_length", low=1, high=self.n_fft)
+        if int(self.hop_length) > self._win_length:
+            raise ParameterError(
+                f"hop_length={self.hop_length} is longer than the window ({self._win_length} "
+                "samples): the samples between frames would be skipped"
+            )
         try:
-            get_window(self.window, self._win_length, fftbins=True)
+            win = get_window(self.window, self._win_length, fftbins=True)
         except (ValueError, TypeError) as exc:
             raise ParameterError(
                 f"window={self.window!r} is not a window scipy knows: {exc}"
             ) from exc
+        if not np.isfinite(win).all() or not np.any(win):
+            what = "all-zero" if np.isfinite(win).all() else "non-finite"
+            raise ParameterError(
+                f"window={self.window!r} gives {what} weights; choose a window with finite, "
+                "non-zero weights"
+            )
         if not isinstance(self.center, (bool, np.bool_)):
             raise ParameterError(f"center must be True or False, got {self.center!r}")
         check_option(self.scale, "scale", {"log", "magnitude", "power"})
@@ -151,20 +164,38 @@ class STFTTransformer(FrontEnd):
             out = mag**2
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def _apply_mask(self, y, mask):
+    def check_resynthesis(self):
+        """Raise :class:`~sksep.exceptions.ParameterError` if :meth:`apply_mask` cannot work.
+
+        Resynthesis needs ``center=True`` (else no full frame covers the ends
+        of the signal), ``hop_length <= win_length // 2`` (else the last
+        centred frame can end before the last samples) and a window/hop pair
+        that satisfies the constant-overlap-add condition.
+        """
+        self._check_params()
+        hop, win_length = int(self.hop_length), self._win_length
         if not self.center:
             raise ParameterError(
                 "apply_mask needs center=True: with center=False no full frame covers the "
                 f"first sample and the last (n_samples - n_fft) % hop_length samples (up to "
-                f"{int(self.hop_length) - 1} here), so they would come back as zeros"
+                f"{hop - 1} here), so they would come back as zeros"
             )
-        win = get_window(self.window, self._win_length, fftbins=True)
-        if not check_COLA(win, self._win_length, self._win_length - self.hop_length):
+        win = get_window(self.window, win_length, fftbins=True)
+        if not check_COLA(win, win_length, win_length - hop):
             raise ParameterError(
                 f"apply_mask needs a window/hop pair that satisfies COLA; window={self.window!r} "
-                f"of {self._win_length} samples with hop_length={self.hop_length} does not "
-                f"(for Hann use hop_length={self._win_length // 2} or {self._win_length // 4})"
+                f"of {win_length} samples with hop_length={hop} does not "
+                f"(for Hann use hop_length={win_length // 2} or {win_length // 4})"
             )
+        if hop > win_length // 2:
+            raise ParameterError(
+                f"apply_mask needs hop_length <= win_length // 2 ({win_length // 2}), got "
+                f"hop_length={hop}: the last frame, centred on the last multiple of the hop, "
+                f"would end up to {hop - 1 - win_length // 2} samples before the signal does"
+            )
+
+    def _apply_mask(self, y, mask):
+        self.check_resynthesis()
         S = self._stft(y) * mask.T
         return librosa.istft(
             S, hop_length=self.hop_length, win_length=self._win_length, n_fft=self.n_fft,

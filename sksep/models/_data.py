@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .._validation import positional_items
 from ..exceptions import ParameterError
 from ._checkpoint import array_digest
 
@@ -39,7 +40,7 @@ def _as_items(X, name):
         raise ParameterError(f"{name} must be a list of NumPy arrays, got a torch tensor")
     if isinstance(X, (Sequence, np.ndarray)) or (
             hasattr(X, "__getitem__") and hasattr(X, "__len__")):
-        items = [X[i] for i in range(len(X))]
+        items = positional_items(X)
     else:
         raise ParameterError(
             f"{name} must be a list of per-utterance arrays, got {type(X).__name__}"
