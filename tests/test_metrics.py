@@ -2,6 +2,7 @@
 
 import math
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,7 @@ def test_noise_lowers_every_metric_and_more_noise_lowers_it_more(speech):
 
 def test_values_equal_pystoi_and_pesq_called_directly(speech, noisy):
     s, y = speech[0], noisy[0]
-    # (multi-threaded BLAS may change the last bit of pystoi's sums from call to call)
+    # (ESTOI: pystoi adds a 2e-16 dither from np.random, which sksep draws with a fixed seed)
     assert stoi(s, y, SR) == pytest.approx(pystoi.stoi(s, y, SR), rel=1e-12)
     assert estoi(s, y, SR) == pytest.approx(pystoi.stoi(s, y, SR, extended=True), rel=1e-12)
     assert pesq(s, y, SR, mode="wb") == pesq_pkg.pesq(SR, s, y, "wb")
@@ -92,6 +93,13 @@ def test_values_equal_pystoi_and_pesq_called_directly(speech, noisy):
     s8, y8 = resample(s, SR, 8000), resample(y, SR, 8000)
     assert pesq(s, y, SR, mode="nb") == pesq_pkg.pesq(8000, s8, y8, "nb")
     assert pesq(s8, y8, 8000) == pesq_pkg.pesq(8000, s8, y8, "nb")
+
+
+def test_narrow_band_pesq_of_16k_audio_is_not_the_packages_16k_narrow_band(speech, noisy):
+    # as documented: nb of 16 kHz audio scores the signals resampled to 8 kHz, not
+    # pesq.pesq(16000, ..., "nb") on the 16 kHz signals (0.06 to 0.08 apart here)
+    for s, y in zip(speech, noisy, strict=True):
+        assert abs(pesq(s, y, SR) - pesq_pkg.pesq(SR, s, y, "nb")) > 0.03
 
 
 def test_raw_pesq_inverts_the_p862_mappings(speech):
@@ -172,6 +180,121 @@ def test_too_short_and_speechless_utterances_raise(speech):
         pesq(tone, tone, 8000)
 
 
+def _gated_tone(seconds=3.0, sr=SR):
+    t = np.arange(int(seconds * sr)) / sr
+    return np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
+
+
+def test_pesq_refuses_levels_it_cannot_handle_naming_the_signal():
+    c = _gated_tone()  # RMS level -6.0 dB
+    # the pesq package raised a bare ValueError ("cannot convert float NaN to integer")
+    # for these, or blamed clean for an estimate 600 dB too loud
+    quiet, loud = "too quiet for PESQ: its level is", "too loud for PESQ: its level is"
+    with pytest.raises(AudioError, match=rf"^estimate is {quiet} -606\.0 dB re full scale"):
+        pesq(c, c * 1e-30, SR)
+    with pytest.raises(AudioError, match=rf"^estimate is {quiet} -800\.0 dB"):
+        pesq(c, np.full(c.size, 1e-40), SR)
+    with pytest.raises(AudioError, match=rf"^clean is {loud} 594\.0 dB"):
+        pesq(c * 1e30, c, SR)
+    with pytest.raises(AudioError, match=rf"^estimate is {loud} 594\.0 dB"):
+        pesq(c, c * 1e30, SR, mode="wb")
+    # inside -150 to +150 dB the level does not change the score (PESQ aligns levels)
+    y = c + np.random.default_rng(0).normal(0, 0.1, c.size)
+    reference = pesq(c, y, SR)
+    assert pesq(c, y * 10 ** (-140 / 20), SR) == pytest.approx(reference, abs=1e-3)
+    assert pesq(c * 10 ** (140 / 20), y, SR) == pytest.approx(reference, abs=1e-3)
+    with pytest.raises(AudioError, match=rf"^estimate is {quiet} -165\.9 dB"):
+        pesq(c, y * 10 ** (-160 / 20), SR)
+
+
+def test_pesq_turns_a_value_error_of_the_package_into_an_audio_error(monkeypatch):
+    def broken(fs, ref, deg, mode):
+        raise ValueError("cannot convert float NaN to integer")
+
+    monkeypatch.setattr(pesq_pkg, "pesq", broken)
+    c = _gated_tone()
+    with pytest.raises(AudioError, match="PESQ failed on clean and estimate .*float NaN"):
+        pesq(c, c, SR)
+    # ... which evaluate() turns into NaN and a reason instead of dying
+    table = evaluate([c, c], [c, c], SR, metrics=["pesq", "snr"], n_jobs=1)
+    assert table["pesq"].isna().all() and (table["snr"] == math.inf).all()
+    assert table.loc[0, "error"].startswith("pesq: PESQ failed on clean and estimate")
+
+
+def test_evaluate_gives_nan_and_a_reason_for_levels_pesq_cannot_handle():
+    c = _gated_tone()
+    table = evaluate([c, c, c], [c, c * 1e-30, c * 1e30], SR, metrics=["pesq", "si_sdr"])
+    assert table.loc[0, "pesq"] == pytest.approx(4.549, abs=2e-3) and table.loc[0, "error"] is None
+    assert np.isnan(table.loc[1, "pesq"]) and np.isnan(table.loc[2, "pesq"])
+    assert table["si_sdr"].tolist() == [math.inf] * 3
+    assert table.loc[1, "error"].startswith("pesq: estimate is too quiet for PESQ")
+    assert table.loc[2, "error"].startswith("pesq: estimate is too loud for PESQ")
+
+
+def test_stoi_and_estoi_are_deterministic_and_keep_the_global_random_state(speech, noisy):
+    s, y = speech[0][:2 * SR], noisy[0][:2 * SR]
+    # pystoi's ESTOI adds a dither from np.random: 3 different values in 5 calls before
+    assert len({estoi(s, y, SR) for _ in range(5)}) == 1
+    assert len({estoi(s, np.zeros_like(s), SR) for _ in range(3)}) == 1  # was random around 0
+    assert len({stoi(s, y, SR) for _ in range(3)}) == 1
+    expected = _next_global_draws()
+    for f in (stoi, estoi):
+        assert np.array_equal(_next_global_draws(partial(f, s, y, SR)), expected)
+
+
+def _next_global_draws(between=None):
+    """Seed NumPy's legacy global generator, run ``between()``, return its next 3 draws."""
+    np.random.seed(0)  # noqa: NPY002 (the generator pystoi draws from)
+    if between is not None:
+        between()
+    return np.random.rand(3)  # noqa: NPY002
+
+
+def test_the_global_random_state_is_restored_when_pystoi_fails(monkeypatch, speech):
+    def broken(*args, **kwargs):
+        np.random.seed(123)  # noqa: NPY002
+        raise RuntimeError("boom")
+
+    def call():
+        with pytest.raises(RuntimeError, match="boom"):
+            estoi(speech[0], speech[0], SR)
+
+    monkeypatch.setattr(pystoi, "stoi", broken)
+    assert np.array_equal(_next_global_draws(call), _next_global_draws())
+
+
+def test_si_sdr_and_snr_keep_float64_precision():
+    rng = np.random.default_rng(3)
+    s = rng.standard_normal(16000)  # float64
+    # a copy scaled in float64 is exact to float64 rounding: inf (was about 148 dB)
+    for gain in (3.0, -0.7, 1 / 3, 1e-3):
+        assert si_sdr(s, gain * s) == math.inf
+    assert si_sdr(s + 0.3, 7.1 * (s + 0.3)) == math.inf
+    # a copy scaled in float32 carries float32 rounding: finite, about 150 dB
+    s32 = s.astype(np.float32)
+    assert 140 < si_sdr(s32, np.float32(3) * s32) < 160
+    # distortion far below float32 resolution is measured, not rounded away
+    e = rng.standard_normal(16000)
+    assert si_sdr(s, s + 1e-10 * e) == pytest.approx(200.0, abs=0.2)
+    assert snr(s, s + 1e-10 * e) == pytest.approx(200.0, abs=0.2)
+    # float64 samples beyond float32's range are scored, not refused as inf or silent
+    for scale in (1e200, 1e-200):
+        assert si_sdr(scale * s, scale * (s + 0.1 * e)) == pytest.approx(si_sdr(s, s + 0.1 * e))
+        assert snr(scale * s, scale * (s + 0.1 * e)) == pytest.approx(snr(s, s + 0.1 * e))
+    # and float64 input is still checked as check_waveform checks it
+    bad = s.copy()
+    bad[3] = np.inf
+    with pytest.raises(AudioError, match="estimate contains 1 NaN or infinite sample"):
+        si_sdr(s, bad)
+    with pytest.raises(AudioError, match="clean is silent"):
+        snr(np.zeros(100), s[:100])
+    with pytest.raises(AudioError, match="1-D mono"):
+        si_sdr(np.stack([s, s]), np.stack([s, s]))
+    with pytest.raises(AudioError, match="integer samples"):
+        snr((s * 1000).astype(np.int16), s)
+    assert snr([1.0, 2.0], [1.0, 2.0]) == math.inf
+
+
 # -- evaluate ---------------------------------------------------------------------------
 
 
@@ -240,9 +363,21 @@ def test_parallel_evaluate_is_identical_to_sequential(speech, noisy):
     ests = [y[: n * SR // 2] for y in noisy for n in (3, 5)] + [noisy[0][:1000]]
     sequential = evaluate(clean, ests, SR, n_jobs=1)
     parallel = evaluate(clean, ests, SR, n_jobs=2, verbose=True)
-    pd.testing.assert_frame_equal(parallel, sequential, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(parallel, sequential, check_exact=True)
     assert sequential.iloc[:6].drop(columns="error").notna().all().all()
     assert sequential["error"].iloc[6].startswith("stoi: clean is too short")
+
+
+def test_parallel_estoi_is_identical_to_sequential(speech, noisy):
+    # ESTOI's dither came from each process's own global generator: values differed
+    # between n_jobs=1 and n_jobs=2 (wildly so for an estimate with no speech left)
+    clean = [s[: 2 * SR] for s in speech] * 2
+    ests = [y[: 2 * SR] for y in noisy] + [np.zeros_like(s[: 2 * SR]) for s in speech]
+    sequential = evaluate(clean, ests, SR, metrics=["stoi", "estoi"], n_jobs=1)
+    parallel = evaluate(clean, ests, SR, metrics=["stoi", "estoi"], n_jobs=2)
+    assert sequential["estoi"].notna().all()
+    assert np.array_equal(parallel["estoi"].to_numpy(), sequential["estoi"].to_numpy())
+    pd.testing.assert_frame_equal(parallel, sequential, check_exact=True)
 
 
 def test_guided_chunks_deal_every_utterance_once_longest_first_and_shrink():

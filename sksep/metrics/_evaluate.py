@@ -168,12 +168,14 @@ def evaluate(
 ):
     """Score many utterances with several metrics and return one row per utterance.
 
-    Each utterance is scored on its own, so the table does not depend on
-    ``n_jobs``: the parallel result equals the sequential one (up to the last
-    bit that multi-threaded BLAS may change in ``pystoi``'s sums). An
-    utterance that a metric cannot score (too short, silent, no speech found
-    by PESQ, lengths that differ, non-finite samples) gets NaN for that metric
-    and the reason in its ``error`` cell; the batch never stops for it.
+    Each utterance is scored on its own and every built-in metric is
+    deterministic (the random dither ``pystoi`` adds for ESTOI is drawn with a
+    fixed seed, see :func:`estoi`), so the table does not depend on ``n_jobs``:
+    the parallel result is identical to the sequential one. An utterance that a
+    metric cannot score (too short, silent, no speech found by PESQ, a level
+    PESQ cannot handle, lengths that differ, non-finite samples) gets NaN for
+    that metric and the reason in its ``error`` cell; the batch never stops
+    for it.
     Mistakes that concern the whole call (unknown metric, different numbers of
     utterances, missing sample rate) raise at once.
 

@@ -25,12 +25,53 @@ __all__ = ["stoi", "estoi", "pesq", "si_sdr", "snr", "mos_lqo_to_raw"]
 _PESQ_MAPPING = {"nb": (1.4945, 4.6607), "wb": (1.3669, 3.8224)}
 _PESQ_SR = {"nb": 8000, "wb": 16000}
 _PESQ_MIN_SECONDS = 0.25  # the ITU reference code refuses shorter buffers
+# Levels (RMS, dB re full scale) accepted by pesq(). The ``pesq`` package divides
+# both signals by their joint peak and runs the ITU code in float32, which fails
+# (NaN inside, "cannot convert float NaN to integer") once one signal is about
+# 400 dB below the other. With both signals inside this window they are at most
+# 300 dB apart; -150 dB is below the last bit of 24-bit audio (-144 dB), and
+# +150 dB is an RMS about 3e7 times full scale.
+_PESQ_LEVEL_RANGE_DB = (-150.0, 150.0)
+# SI-SDR: a residual this many float64 epsilons (RMS, relative to the estimate's
+# samples) or smaller is rounding noise of the float64 maths and of the estimate's
+# own samples (measured: at most about 2 eps for scaled copies), not distortion.
+_SI_SDR_ROUNDING_EPS = 16
 
 
-def _check_pair(clean, estimate, sr, *, sr_required=True):
-    """Validate a (clean, estimate) pair; return float32 arrays and the int sample rate."""
-    clean = check_waveform(clean, name="clean", allow_silent=False)
-    estimate = check_waveform(estimate, name="estimate")
+def _check_waveform64(y, name, allow_silent=True):
+    """:func:`check_waveform`'s rules, but return float64 without a float32 round trip.
+
+    ``check_waveform`` returns float32; a float64 waveform checked that way would
+    have samples beyond float32's range turned into infinity or zero (and then be
+    refused as non-finite or silent). Such a waveform is checked through a float32
+    stand-in with the same shape and the same NaN, infinite and zero samples, so
+    the rules and the messages are those of ``check_waveform``.
+    """
+    try:
+        arr = np.asarray(y)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind != "f" or arr.dtype.itemsize <= 4:
+        # ragged input, integers, other dtypes (refused) or float16/float32 (exact in float64)
+        return check_waveform(y, name=name, allow_silent=allow_silent).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        stand_in = np.where(np.isfinite(arr), arr != 0, arr).astype(np.float32)
+    check_waveform(stand_in, name=name, allow_silent=allow_silent)
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _check_pair(clean, estimate, sr, *, sr_required=True, dtype=np.float32):
+    """Validate a (clean, estimate) pair; return arrays of ``dtype`` and the int sample rate.
+
+    ``dtype=np.float64`` validates without a float32 round trip (for SI-SDR and SNR,
+    whose maths must keep the inputs' full precision).
+    """
+    if dtype == np.float64:
+        clean = _check_waveform64(clean, name="clean", allow_silent=False)
+        estimate = _check_waveform64(estimate, name="estimate")
+    else:
+        clean = check_waveform(clean, name="clean", allow_silent=False)
+        estimate = check_waveform(estimate, name="estimate")
     if clean.shape != estimate.shape:
         raise AudioError(
             f"clean has {clean.shape[0]} samples but estimate has {estimate.shape[0]}; "
@@ -45,9 +86,17 @@ def _stoi(clean, estimate, sr, extended):
     from pystoi import stoi as pystoi_stoi
 
     clean, estimate, sr = _check_pair(clean, estimate, sr)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        value = pystoi_stoi(clean, estimate, sr, extended=extended)
+    # pystoi's ESTOI (row_col_normalize) adds EPS * np.random.standard_normal(...)
+    # from NumPy's global generator: seed it with a constant for the call, so the
+    # score is reproducible, and put the caller's global random state back after.
+    state = np.random.get_state()  # noqa: NPY002 (pystoi uses the legacy global generator)
+    try:
+        np.random.seed(0)  # noqa: NPY002
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = pystoi_stoi(clean, estimate, sr, extended=extended)
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
     for w in caught:
         if "Not enough STFT frames" in str(w.message):
             name = "ESTOI" if extended else "STOI"
@@ -66,6 +115,12 @@ def stoi(clean, estimate, sr):
     Computed with :func:`pystoi.stoi`, which resamples both signals to 10 kHz
     internally and drops the frames where ``clean`` is more than 40 dB below its
     loudest frame before scoring.
+
+    The result is deterministic, and NumPy's global random state is left as it
+    was: ``pystoi`` draws a tiny dither from ``np.random`` for ESTOI, so the call
+    runs with that generator seeded with a constant and restores its state
+    afterwards (so it is not thread-safe against other threads drawing from
+    ``np.random`` during the call).
 
     Parameters
     ----------
@@ -116,6 +171,13 @@ def estoi(clean, estimate, sr):
     resampled to 10 kHz internally). ESTOI also credits spectral correlation
     within a frame and so copes better with modulated maskers.
 
+    ``pystoi`` adds a dither of about 2e-16 drawn from ``np.random`` here; it is
+    drawn with that global generator seeded with a constant, and the generator's
+    state is put back afterwards, so the score is reproducible (the same value on
+    every call and in every process) and the caller's random numbers are not
+    disturbed. It may therefore differ from ``pystoi.stoi(..., extended=True)``
+    called directly in the last digits.
+
     Parameters
     ----------
     clean : array-like of shape (n_samples,)
@@ -162,6 +224,16 @@ def pesq(clean, estimate, sr, mode="nb", raw=False):
     16 kHz; signals at another rate are first resampled here (soxr, high
     quality). Wide-band needs ``sr >= 16000`` and narrow-band ``sr >= 8000``:
     PESQ would not be meaningful on audio that lacks the band it listens to.
+    Narrow-band PESQ of 16 kHz audio is therefore computed on the signals
+    resampled to 8 kHz, so it differs from calling
+    ``pesq.pesq(16000, clean, estimate, "nb")`` on the 16 kHz signals directly
+    (which runs the narrow-band model at 16 kHz); it equals
+    ``pesq.pesq(8000, ...)`` on the resampled signals.
+
+    PESQ aligns the levels of the two signals itself, so their absolute level
+    does not change the score, but the reference code fails on extreme levels
+    (it computes in float32): each signal's level (RMS, in dB re full scale,
+    where a full-scale sine is -3 dB) must lie between -150 dB and +150 dB.
 
     The value returned by default is **MOS-LQO**: the raw P.862 score mapped by
     P.862.1 (narrow-band, range about 1.02 to 4.55) or P.862.2 (wide-band,
@@ -191,8 +263,9 @@ def pesq(clean, estimate, sr, mode="nb", raw=False):
     ------
     AudioError
         If a signal is invalid, the lengths differ, either signal is silent,
-        the signals are shorter than 0.25 s, or PESQ finds no utterance
-        (speech) in ``clean``.
+        a signal's level is outside -150 to +150 dB, the signals are shorter
+        than 0.25 s, PESQ finds no utterance (speech) in ``clean``, or the
+        reference code fails on the signals in another way.
     ParameterError
         If ``mode`` is unknown or ``sr`` is too low for it.
 
@@ -228,6 +301,15 @@ def pesq(clean, estimate, sr, mode="nb", raw=False):
         )
     if not np.any(estimate):
         raise AudioError("estimate is silent (all samples are zero); PESQ is undefined for it")
+    low, high = _PESQ_LEVEL_RANGE_DB
+    for name, y in (("clean", clean), ("estimate", estimate)):
+        level = _level_db(y)
+        if not low <= level <= high:
+            raise AudioError(
+                f"{name} is too {'quiet' if level < low else 'loud'} for PESQ: its level is "
+                f"{level:.1f} dB re full scale (RMS); PESQ handles {low:.0f} to +{high:.0f} dB"
+                + (" (audio is expected in [-1, 1])" if level > high else "")
+            )
     if sr != target_sr:
         clean = _resample(clean, sr, target_sr)
         estimate = _resample(estimate, sr, target_sr)
@@ -244,6 +326,12 @@ def pesq(clean, estimate, sr, mode="nb", raw=False):
         raise AudioError(
             f"clean is too short for PESQ ({clean.shape[0]} samples at {target_sr} Hz after "
             f"resampling); at least {_PESQ_MIN_SECONDS} s is needed"
+        ) from exc
+    except ValueError as exc:  # e.g. "cannot convert float NaN to integer" from the C code
+        raise AudioError(
+            f"PESQ failed on clean and estimate (levels {_level_db(clean):.1f} and "
+            f"{_level_db(estimate):.1f} dB re full scale): the pesq package raised "
+            f"{type(exc).__name__}: {exc}"
         ) from exc
     value = float(value)
     return mos_lqo_to_raw(value, mode=mode) if raw else value
@@ -298,13 +386,20 @@ def mos_lqo_to_raw(mos_lqo, mode="nb"):
     return float(raw) if raw.ndim == 0 else raw
 
 
+def _level_db(y):
+    """RMS level of ``y`` in dB re full scale (computed in float64: no overflow)."""
+    power = float(np.mean(np.square(y, dtype=np.float64)))
+    return 10.0 * math.log10(power) if power > 0.0 else -math.inf
+
+
 def si_sdr(clean, estimate, sr=None):
     """Scale-invariant signal-to-distortion ratio (Le Roux et al. 2019), in dB.
 
     Both signals are made zero-mean; ``clean`` is scaled by the least-squares
     gain ``<estimate, clean> / <clean, clean>`` to give the target, and the
     score is ``10 log10(|target|^2 / |estimate - target|^2)``. Rescaling the
-    estimate does not change it.
+    estimate does not change it. The maths is done in float64 on the inputs as
+    given (float64 input is not rounded to float32 first).
 
     Parameters
     ----------
@@ -319,7 +414,12 @@ def si_sdr(clean, estimate, sr=None):
     Returns
     -------
     score : float
-        In dB; higher is better; ``inf`` for an exact (scaled) copy.
+        In dB; higher is better. ``inf`` for an exact copy or a copy scaled in
+        float64 (e.g. ``si_sdr(s, 3 * s)``): a residual no larger than float64
+        rounding of the estimate's samples (16 epsilons, RMS; about -290 dB)
+        counts as none. A copy scaled in float32 carries float32 rounding (about
+        1e-7 of each sample), which is real distortion of those samples: about
+        150 dB.
 
     Raises
     ------
@@ -337,9 +437,10 @@ def si_sdr(clean, estimate, sr=None):
     >>> round(si_sdr(s, 0.5 * s + 0.1 * e), 1)  # 10 log10(0.25 / 0.01), whatever the gain
     14.0
     """
-    clean, estimate, _ = _check_pair(clean, estimate, sr, sr_required=False)
-    s = clean.astype(np.float64) - clean.mean(dtype=np.float64)
-    e = estimate.astype(np.float64) - estimate.mean(dtype=np.float64)
+    clean, estimate, _ = _check_pair(clean, estimate, sr, sr_required=False, dtype=np.float64)
+    clean, estimate = _power_of_two_scaled(clean, estimate)
+    s = clean - clean.mean()
+    e = estimate - estimate.mean()
     s_energy = float(np.dot(s, s))
     if s_energy == 0.0:
         raise AudioError("clean is constant (silent once its mean is removed); SI-SDR is undefined")
@@ -348,7 +449,12 @@ def si_sdr(clean, estimate, sr=None):
             "estimate is constant (silent once its mean is removed); SI-SDR is undefined"
         )
     target = (np.dot(e, s) / s_energy) * s
-    return _db(float(np.dot(target, target)), float(np.sum((e - target) ** 2)))
+    residual = e - target
+    noise_energy = float(np.dot(residual, residual))
+    rounding = (_SI_SDR_ROUNDING_EPS * np.finfo(np.float64).eps) ** 2 * np.dot(estimate, estimate)
+    if noise_energy <= rounding:
+        noise_energy = 0.0
+    return _db(float(np.dot(target, target)), noise_energy)
 
 
 def snr(clean, estimate, sr=None):
@@ -356,6 +462,7 @@ def snr(clean, estimate, sr=None):
 
     ``10 log10(|clean|^2 / |estimate - clean|^2)``: everything in ``estimate``
     that is not ``clean`` (sample by sample, no rescaling) counts as noise.
+    Computed in float64 on the inputs as given (no float32 rounding first).
 
     Parameters
     ----------
@@ -384,10 +491,24 @@ def snr(clean, estimate, sr=None):
     >>> round(snr(clean, clean + 0.1), 3)
     20.0
     """
-    clean, estimate, _ = _check_pair(clean, estimate, sr, sr_required=False)
-    s = clean.astype(np.float64)
-    residual = estimate.astype(np.float64) - s
-    return _db(float(np.dot(s, s)), float(np.dot(residual, residual)))
+    clean, estimate, _ = _check_pair(clean, estimate, sr, sr_required=False, dtype=np.float64)
+    clean, estimate = _power_of_two_scaled(clean, estimate)
+    residual = estimate - clean
+    return _db(float(np.dot(clean, clean)), float(np.dot(residual, residual)))
+
+
+def _power_of_two_scaled(clean, estimate):
+    """Both signals scaled by one power of two so that their joint peak is in [0.5, 1).
+
+    Exact (a power-of-two factor changes only the exponents) and leaves SI-SDR and
+    SNR unchanged, but keeps their sums of squares from overflowing to inf or
+    underflowing to 0 for float64 samples far outside [-1, 1] (e.g. 1e200, 1e-200).
+    """
+    peak = max(float(np.max(np.abs(clean))), float(np.max(np.abs(estimate))))
+    if peak == 0.0:
+        return clean, estimate
+    exponent = math.frexp(peak)[1]
+    return np.ldexp(clean, -exponent), np.ldexp(estimate, -exponent)
 
 
 def _db(signal_energy, noise_energy):
