@@ -73,32 +73,94 @@ def _check_path(path):
 _UNKNOWN_RIFF_SIZES = (0, 0x7FFFFFFF, 0xFFFFFFFF)
 
 
+#: SPHERE ``sample_coding`` values whose samples are stored raw (``sample_n_bytes`` each)
+_SPHERE_RAW_CODINGS = ("pcm", "ulaw", "mu-law", "alaw", "pculaw")
+#: largest SPHERE header read when checking for truncation (TIMIT's is 1024 bytes)
+_SPHERE_MAX_HEADER = 1 << 20
+
+
+def _riff_declared(f, size):
+    """``(declared, present)`` bytes of sample data of a RIFF/WAVE file, or None."""
+    head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= size:
+        f.seek(pos)
+        chunk = f.read(8)
+        cid, length = chunk[:4], int.from_bytes(chunk[4:], "little")
+        if cid == b"data":
+            if length in _UNKNOWN_RIFF_SIZES:
+                return None
+            return length, size - pos - 8
+        pos += 8 + length + (length & 1)
+    return None
+
+
+def _sphere_fields(header):
+    """The ``name -type value`` fields of a NIST SPHERE header, as strings."""
+    fields = {}
+    for line in header.decode("latin-1").splitlines()[2:]:
+        parts = line.strip().split(None, 2)
+        if not parts or parts[0] == "end_head":
+            break
+        if len(parts) == 3 and parts[1].startswith("-"):
+            fields[parts[0]] = parts[2].strip()
+    return fields
+
+
+def _sphere_declared(f, size):
+    """``(declared, present)`` bytes of sample data of an uncompressed NIST SPHERE file, or None.
+
+    None also for compressed samples (shorten, wavpack: their size is not known
+    from the header) and for headers that do not give the sizes.
+    """
+    head = f.read(16)
+    if not head.startswith(b"NIST_1A"):
+        return None
+    lines = head.split(b"\n")
+    try:
+        header_size = int(lines[1].strip()) if len(lines) > 1 else -1
+    except ValueError:
+        return None
+    if not 16 <= header_size <= _SPHERE_MAX_HEADER:
+        return None
+    f.seek(0)
+    fields = _sphere_fields(f.read(header_size))
+    coding = fields.get("sample_coding", "pcm").strip().lower()
+    if coding not in _SPHERE_RAW_CODINGS:  # e.g. "pcm,embedded-shorten-v2.00"
+        return None
+    try:
+        n = int(fields["sample_count"])
+        width = int(fields["sample_n_bytes"])
+        channels = int(fields.get("channel_count", "1"))
+    except (KeyError, ValueError):
+        return None
+    if n < 0 or width < 1 or channels < 1:
+        return None
+    return n * width * channels, max(size - header_size, 0)
+
+
 def _check_not_truncated(path):
-    """Refuse a RIFF/WAVE file whose header declares more sample data than the file holds.
+    """Refuse a WAV or SPHERE file whose header declares more sample data than the file holds.
 
     libsndfile reads such a file (a download or a write cut short) as a shorter
     valid one; sksep refuses it so that a truncated file is never taken for a
-    finished one.
+    finished one. RIFF/WAVE files and uncompressed NIST SPHERE files (TIMIT's
+    format) are checked; other formats, compressed SPHERE and WAVs streamed
+    with "length unknown" are left to libsndfile.
     """
     size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk = f.read(8)
-            cid, length = chunk[:4], int.from_bytes(chunk[4:], "little")
-            if cid == b"data":
-                present = size - pos - 8
-                if length > present and length not in _UNKNOWN_RIFF_SIZES:
-                    raise AudioError(
-                        f"{str(path)!r} is truncated: its header declares {length} bytes of "
-                        f"sample data but the file holds only {present}"
-                    )
-                return
-            pos += 8 + length + (length & 1)
+        sizes = _riff_declared(f, size)
+        if sizes is None:
+            f.seek(0)
+            sizes = _sphere_declared(f, size)
+    if sizes is not None and sizes[0] > sizes[1]:
+        raise AudioError(
+            f"{str(path)!r} is truncated: its header declares {sizes[0]} bytes of "
+            f"sample data but the file holds only {sizes[1]}"
+        )
 
 
 def info(path):
@@ -138,8 +200,7 @@ def info(path):
         meta = sf.info(str(path))
     except RuntimeError as exc:  # soundfile.LibsndfileError and kin
         raise AudioError(f"cannot read audio file {str(path)!r}: {exc}") from exc
-    if meta.format == "WAV":
-        _check_not_truncated(path)
+    _check_not_truncated(path)
     return AudioInfo(
         path=str(path),
         sr=int(meta.samplerate),
@@ -176,9 +237,11 @@ def load(path, *, sr=None, mono="mix", offset=0.0, duration=None):
         :class:`~sksep.exceptions.AudioError`, ``"keep"`` (or False) returns all
         channels. Mono files are always returned 1-D.
     offset : float, default=0.0
-        Start reading this many seconds into the file.
+        Start reading this many seconds into the file; it must fall before the
+        file's end.
     duration : float or None, default=None
-        Read at most this many seconds (None: to the end).
+        Read at most this many seconds (None: to the end); it must be > 0 and
+        at least one sample long.
 
     Returns
     -------
@@ -193,10 +256,13 @@ def load(path, *, sr=None, mono="mix", offset=0.0, duration=None):
     FileNotFoundError
         If ``path`` does not exist.
     AudioError
-        If the file is unreadable or corrupt, or is multi-channel with
-        ``mono="refuse"``. The message names the file.
+        If the file is unreadable, corrupt or truncated, is multi-channel with
+        ``mono="refuse"``, or is too short to resample to ``sr``. The message
+        names the file.
     ParameterError
-        For a bad ``sr``, ``mono``, ``offset`` or ``duration``.
+        For a bad ``sr``, ``mono``, ``offset`` or ``duration``, including an
+        ``offset`` at or beyond the end of the file (the message names the file
+        and its length) and a ``duration`` shorter than one sample.
 
     See Also
     --------
@@ -220,13 +286,12 @@ def load(path, *, sr=None, mono="mix", offset=0.0, duration=None):
         sr = check_sr(sr)
     if not np.isfinite(offset) or offset < 0:
         raise ParameterError(f"offset must be a finite number of seconds >= 0, got {offset!r}")
-    if duration is not None and (not np.isfinite(duration) or duration < 0):
-        raise ParameterError(f"duration must be None or a number of seconds >= 0, got {duration!r}")
+    if duration is not None and (not np.isfinite(duration) or duration <= 0):
+        raise ParameterError(f"duration must be None or a number of seconds > 0, got {duration!r}")
     path = _check_path(path)
     try:
         with sf.SoundFile(str(path)) as f:
-            if f.format == "WAV":
-                _check_not_truncated(path)
+            _check_not_truncated(path)
             native_sr = int(f.samplerate)
             if mode == "refuse" and f.channels > 1:
                 raise AudioError(
@@ -234,9 +299,19 @@ def load(path, *, sr=None, mono="mix", offset=0.0, duration=None):
                     "use mono='mix' to average them or mono='first' to keep one"
                 )
             start = int(round(offset * native_sr))
+            if start and start >= f.frames:
+                raise ParameterError(
+                    f"offset={offset!r} s is at or beyond the end of {str(path)!r}, which is "
+                    f"{f.frames / native_sr:.6g} s long ({f.frames} samples at {native_sr} Hz)"
+                )
             if start:
-                f.seek(min(start, f.frames))
+                f.seek(start)
             frames = -1 if duration is None else int(round(duration * native_sr))
+            if frames == 0:
+                raise ParameterError(
+                    f"duration={duration!r} s is shorter than one sample of {str(path)!r} "
+                    f"(at {native_sr} Hz)"
+                )
             data = f.read(frames=frames, dtype="float32", always_2d=True)
     except RuntimeError as exc:  # soundfile.LibsndfileError and kin
         raise AudioError(f"cannot read audio file {str(path)!r}: {exc}") from exc
@@ -253,7 +328,10 @@ def load(path, *, sr=None, mono="mix", offset=0.0, duration=None):
     if not np.isfinite(y).all():
         raise AudioError(f"{str(path)!r} contains NaN or infinite samples")
     if sr is not None and sr != native_sr:
-        y = resample(y, native_sr, sr)
+        try:
+            y = resample(y, native_sr, sr)
+        except AudioError as exc:
+            raise AudioError(f"cannot resample {str(path)!r} to {sr} Hz: {exc}") from exc
     return y, (native_sr if sr is None else sr)
 
 
@@ -273,14 +351,19 @@ def resample(y, orig_sr, target_sr, *, quality="HQ"):
     -------
     ndarray, float32
         The resampled waveform, ``ceil(n_samples * target_sr / orig_sr)``
-        samples long. Equal rates return a float32 copy.
+        samples long, as :func:`librosa.resample` makes it: soxr rounds the
+        length to the nearest sample, and the missing last sample (if any) is
+        filled with zero, as librosa's ``fix_length`` does. Equal rates return
+        a float32 copy.
 
     Raises
     ------
     ParameterError
         For a bad sample rate or quality.
     AudioError
-        If ``y`` is empty, not 1-D/2-D, or holds NaN or infinity.
+        If ``y`` is empty, not 1-D/2-D, or holds NaN or infinity, or is so
+        short that soxr returns no sample at all (e.g. 1 or 2 samples from
+        44100 to 8000 Hz: less than half an output sample).
 
     Examples
     --------
@@ -289,6 +372,8 @@ def resample(y, orig_sr, target_sr, *, quality="HQ"):
     >>> y = np.sin(2 * np.pi * 100 * np.arange(16000) / 16000)
     >>> resample(y, 16000, 8000).shape
     (8000,)
+    >>> resample(y[:1601], 16000, 44100).shape  # ceil(1601 * 44100 / 16000)
+    (4413,)
     """
     orig_sr = check_sr(orig_sr, name="orig_sr")
     target_sr = check_sr(target_sr, name="target_sr")
@@ -305,8 +390,21 @@ def resample(y, orig_sr, target_sr, *, quality="HQ"):
     if orig_sr == target_sr:
         return arr.copy()
     # soxr wants (n_samples, n_channels)
-    out = soxr.resample(arr.T, orig_sr, target_sr, quality=quality)
-    return np.ascontiguousarray(out.T, dtype=np.float32)
+    out = soxr.resample(arr.T, orig_sr, target_sr, quality=quality).T
+    n_in = arr.shape[-1]
+    if out.shape[-1] == 0:
+        raise AudioError(
+            f"y is only {n_in} sample(s) long: resampling it from {orig_sr} Hz to {target_sr} Hz "
+            "leaves no sample (less than half an output sample); give a longer waveform"
+        )
+    # soxr rounds the length to the nearest sample; librosa (and this docstring) promise ceil
+    n_out = -(-n_in * target_sr // orig_sr)
+    if out.shape[-1] > n_out:
+        out = out[..., :n_out]
+    elif out.shape[-1] < n_out:
+        pad = [(0, 0)] * (out.ndim - 1) + [(0, n_out - out.shape[-1])]
+        out = np.pad(out, pad)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def _check_channels_first(arr):

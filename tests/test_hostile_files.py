@@ -66,6 +66,17 @@ def make_lying_header(folder):
     return path
 
 
+def make_truncated_sphere(folder):
+    """A NIST SPHERE file (TIMIT's format) cut in half, as a killed copy would leave it."""
+    path = folder / "truncated.sph"
+    io.save(folder / ".full.sph", _tone(), SR)
+    data = (folder / ".full.sph").read_bytes()
+    assert data.startswith(b"NIST_1A")
+    path.write_bytes(data[: len(data) // 2])
+    (folder / ".full.sph").unlink()
+    return path
+
+
 def make_zero_length(folder):
     path = folder / "zero.wav"
     path.write_bytes(b"")
@@ -91,6 +102,7 @@ BAD = {
     make_truncated_wav: ("truncated", "header declares"),
     make_truncated_flac: ("cannot read audio file", "lost sync"),
     make_lying_header: ("truncated", "header declares"),
+    make_truncated_sphere: ("truncated", "header declares 32000 bytes"),
     make_zero_length: ("empty", "0 bytes"),
     make_text: ("cannot read audio file", "not recognised"),
     make_nan: ("NaN",),
@@ -119,6 +131,50 @@ def test_truncated_wav_is_not_read_as_a_shorter_valid_file(tmp_path):
     assert 0 < len(y) < SR  # what plain soundfile does: a shorter 'valid' file
     with pytest.raises(AudioError, match=r"truncated\.wav.*truncated.*32000 bytes"):
         io.load(path)
+
+
+def _sphere(fields, body):
+    """A hand-written NIST SPHERE file: 1024-byte header in TIMIT's style, then ``body``."""
+    header = ("NIST_1A\n   1024\n" + "\n".join([*fields, "end_head"]) + "\n").encode("ascii")
+    return header.ljust(1024, b" ") + body
+
+
+def test_truncated_sphere_is_not_read_as_a_shorter_valid_file(tmp_path):
+    """libsndfile alone returns the part present; sksep refuses, from load and from info."""
+    path = make_truncated_sphere(tmp_path)
+    y, _ = sf.read(path)
+    assert 0 < len(y) < SR  # what plain soundfile does: a shorter 'valid' file
+    for read in (io.load, io.info):
+        with pytest.raises(AudioError, match=r"truncated\.sph.*truncated.*32000 bytes.*only 15488"):
+            read(path)
+
+
+def test_truncated_timit_style_sphere_without_sample_coding_is_refused(tmp_path):
+    """TIMIT's headers give no sample_coding (PCM by default) and carry two channels here."""
+    pcm = (np.round(_tone(800) * 32767)).astype("<i2")
+    fields = ["database_id -s5 TIMIT", "channel_count -i 2", "sample_count -i 400",
+              "sample_rate -i 16000", "sample_n_bytes -i 2", "sample_byte_format -s2 01",
+              "sample_sig_bits -i 16"]
+    whole = tmp_path / "SA1.WAV"
+    whole.write_bytes(_sphere(fields, pcm.tobytes()))
+    assert io.info(whole).n_samples == 400 and io.load(whole, mono="keep")[0].shape == (2, 400)
+    cut = tmp_path / "SA2.WAV"
+    cut.write_bytes(_sphere(fields, pcm[:700].tobytes()))
+    for read in (io.load, io.info):
+        with pytest.raises(AudioError, match=r"SA2\.WAV.*declares 1600 bytes.*only 1400"):
+            read(cut)
+
+
+def test_compressed_sphere_is_not_taken_for_a_truncated_one(tmp_path):
+    """Shorten-compressed SPHERE holds fewer bytes than sample_count says: not a truncation."""
+    fields = ["channel_count -i 1", "sample_count -i 16000", "sample_rate -i 16000",
+              "sample_n_bytes -i 2", "sample_coding -s26 pcm,embedded-shorten-v2.00"]
+    path = tmp_path / "shortened.sph"
+    path.write_bytes(_sphere(fields, b"ajkg" + bytes(3000)))
+    io._check_not_truncated(path)  # the size check leaves compressed samples alone
+    with pytest.raises(AudioError, match="shortened.sph") as exc:
+        io.load(path)  # libsndfile cannot decode shorten: it says so itself
+    assert "truncated" not in str(exc.value)
 
 
 def test_streamed_wav_with_unknown_length_still_loads(tmp_path):

@@ -98,6 +98,35 @@ def test_resample_matches_librosa_soxr_hq():
     assert abs(np.argmax(spec) * 8000 / len(ours) - 440) < 4
 
 
+@pytest.mark.parametrize(("orig", "target"), [
+    (44100, 16000), (16000, 44100), (44100, 8000), (22050, 16000), (48000, 44100), (16000, 8000),
+])
+@pytest.mark.parametrize("n", [3, 7, 100, 16001, 16003])
+def test_resample_length_is_ceil_as_librosa(orig, target, n):
+    """soxr alone rounds to nearest (16001 at 44100->16000 gives 5805, not 5806)."""
+    y = np.random.default_rng(n).uniform(-0.5, 0.5, n).astype(np.float32)
+    ours = io.resample(y, orig, target)
+    assert ours.shape == (-(-n * target // orig),)
+    ref = librosa.resample(y, orig_sr=orig, target_sr=target, res_type="soxr_hq")
+    assert ref.shape == ours.shape
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+    both = io.resample(np.stack([y, -y]), orig, target)
+    assert both.shape == (2, ours.size)
+    np.testing.assert_allclose(both[1], -ours, atol=1e-6)
+
+
+def test_resample_refuses_input_too_short_to_leave_a_sample(tmp_path):
+    """One or two samples at 44100 -> 8000 Hz used to come back as an empty array."""
+    for n in (1, 2):
+        with pytest.raises(AudioError,
+                           match=rf"only {n} sample\(s\).*44100 Hz to 8000 Hz.*no sample"):
+            io.resample(np.full(n, 0.1), 44100, 8000)
+    assert io.resample(np.full(3, 0.1), 44100, 8000).shape == (1,)
+    io.save(tmp_path / "blip.wav", np.full(2, 0.1), 44100)
+    with pytest.raises(AudioError, match=r"blip\.wav.*8000 Hz"):
+        io.load(tmp_path / "blip.wav", sr=8000)
+
+
 def test_resample_multichannel_and_identity():
     y = np.stack([_tone(440), _tone(1000)])
     out = io.resample(y, SR, 8000)
@@ -160,11 +189,27 @@ def test_offset_and_duration(tmp_path):
     io.save(tmp_path / "r.wav", y, SR, subtype="FLOAT")
     part, _ = io.load(tmp_path / "r.wav", offset=0.01, duration=0.02)
     np.testing.assert_array_equal(part, y[160:480])
-    assert io.load(tmp_path / "r.wav", offset=1.0)[0].size == 0
+    np.testing.assert_array_equal(io.load(tmp_path / "r.wav", offset=0.09)[0], y[1440:])
     with pytest.raises(ParameterError, match="offset"):
         io.load(tmp_path / "r.wav", offset=-1)
     with pytest.raises(ParameterError, match="duration"):
         io.load(tmp_path / "r.wav", duration=float("inf"))
+
+
+def test_offset_past_the_end_and_empty_duration_are_refused(tmp_path):
+    """They used to return an empty array as if the file had been read."""
+    path = tmp_path / "r.wav"
+    io.save(path, np.full(1600, 0.1), SR)  # 0.1 s
+    for offset in (1.0, 0.1):  # beyond the end, and exactly at it
+        with pytest.raises(ParameterError,
+                           match=rf"offset={offset} s .*end of .*r\.wav.*0\.1 s long \(1600 "):
+            io.load(path, offset=offset)
+    for duration in (0, 0.0, -0.5):
+        with pytest.raises(ParameterError, match=r"duration must be None or .* > 0"):
+            io.load(path, duration=duration)
+    with pytest.raises(ParameterError, match=r"duration=1e-06 s is shorter than one sample"):
+        io.load(path, duration=1e-6)
+    assert io.load(path, offset=0.0999)[0].shape == (2,)  # the last samples are still there
 
 
 def test_missing_and_corrupt_files_are_named(tmp_path):
