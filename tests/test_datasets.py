@@ -197,6 +197,29 @@ def test_musan_bad_layouts_and_arguments(tmp_path, musan_root):
         load_musan(musan_root, sources=["jamendo"])
 
 
+def test_musan_unknown_source_among_known_ones_is_refused(musan_root):
+    """It used to be ignored whenever another name matched."""
+    with pytest.raises(ParameterError, match=r"\['typo'\] match no MUSAN source.*available: "
+                       r"\['free-sound', 'sound-bible'\]"):
+        load_musan(musan_root, sources=["free-sound", "typo"])
+    with pytest.raises(ParameterError, match=r"\['fma'\].*available: \['free-sound', 'sound"):
+        load_musan(musan_root, sources=["free-sound", "fma"])  # fma is music, not noise
+    both = load_musan(musan_root, subsets=["noise", "music"], sources=["free-sound", "fma"])
+    assert both.column("source").tolist() == ["free-sound", "free-sound", "fma"]
+    with pytest.raises(ParameterError, match="sources must be"):
+        load_musan(musan_root, sources=[1])
+
+
+def test_musan_subset_named_twice_is_read_once(musan_root):
+    once = load_musan(musan_root)
+    twice = load_musan(musan_root, subsets=("noise", "noise"))
+    assert len(twice) == len(once) == 3
+    assert twice.column("id").tolist() == once.column("id").tolist()
+    assert twice.column("id").tolist() == sorted(set(twice.column("id")))
+    mixed = load_musan(musan_root, subsets=["speech", "noise", "speech"])
+    assert mixed.column("subset").tolist() == ["speech", "noise", "noise", "noise"]
+
+
 def test_sample_rate_mismatch_needs_sr(musan_root, white_noise):
     io.save(
         musan_root / "musan" / "noise" / "sound-bible" / "noise-sound-bible-0001.wav",
@@ -232,6 +255,47 @@ def test_load_folder(tmp_path, speech_like):
         load_folder(tmp_path / "nothing")
     with pytest.raises(ParameterError, match="speaker"):
         load_folder(tmp_path / "c", speaker="grandparent")
+
+
+def test_load_folder_follows_symlinked_folders_without_looping(tmp_path, speech_like):
+    """Path.glob('**') of Python 3.11 skipped symlinked folders (load_timit follows them)."""
+    elsewhere = tmp_path / "disk2" / "carl"
+    io.save(elsewhere / "u0.wav", speech_like(0.1, seed=3), SR)
+    io.save(elsewhere / "deep" / "u1.wav", speech_like(0.1, seed=4), SR)
+    root = tmp_path / "c"
+    io.save(root / "ann" / "u0.wav", speech_like(0.1, seed=1), SR)
+    io.save(root / "zed" / "u0.wav", speech_like(0.1, seed=2), SR)
+    (root / "carl").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "back").symlink_to(root, target_is_directory=True)  # a cycle through carl
+    (root / "ann" / "self").symlink_to(root / "ann", target_is_directory=True)  # a self-loop
+    c = load_folder(root, speaker="parent")
+    # carl/back and ann/self lead back to their own parents: not entered again
+    assert c.column("id").tolist() == ["ann/u0", "carl/deep/u1", "carl/u0", "zed/u0"]
+    assert c.column("speaker").tolist() == ["ann", "deep", "carl", "zed"]
+    assert c.column("path").tolist()[2] == str((elsewhere / "u0.wav").resolve())
+    np.testing.assert_array_equal(c[2], io.load(elsewhere / "u0.wav")[0])
+    assert load_folder(root, "carl/*.wav").column("id").tolist() == ["carl/u0"]
+    assert load_folder(root, "*/u0.wav").column("id").tolist() == ["ann/u0", "carl/u0", "zed/u0"]
+    again = load_folder(root, speaker="parent")
+    assert again.column("id").tolist() == c.column("id").tolist()  # deterministic
+    with pytest.raises(ParameterError, match="pattern must stay inside root"):
+        load_folder(root, "../disk2/**/*.wav")
+
+
+def test_load_folder_refuses_two_files_with_one_id(tmp_path, speech_like):
+    """bob/u1.wav and bob/u1.flac both used to come out as id 'bob/u1'."""
+    io.save(tmp_path / "bob" / "u1.wav", speech_like(0.1, seed=1), SR)
+    io.save(tmp_path / "bob" / "u1.flac", speech_like(0.1, seed=2), SR)
+    io.save(tmp_path / "bob" / "u2.wav", speech_like(0.1, seed=3), SR)
+    with pytest.raises(CorpusLayoutError, match=r"u1\.flac.*and.*u1\.wav.*the id 'bob/u1'"):
+        load_folder(tmp_path, "**/*")
+    assert load_folder(tmp_path).column("id").tolist() == ["bob/u1", "bob/u2"]
+    (tmp_path / "bob" / "u1.flac").unlink()
+    # a transcript next to its recording (as in TIMIT) is skipped, so no clash remains
+    (tmp_path / "bob" / "u1.txt").write_text("she had your dark suit\n")
+    with pytest.warns(UserWarning, match=r"skipped 1 .*u1\.txt"):
+        c = load_folder(tmp_path, "**/*", on_error="skip")
+    assert c.column("id").tolist() == ["bob/u1", "bob/u2"]
 
 
 def test_load_folder_multichannel_and_bad_files(tmp_path, speech_like):

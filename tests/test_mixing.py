@@ -208,6 +208,27 @@ def test_bad_inputs(speech, noise, speech_like, white_noise):
         make_mixtures([y], [gappy], 0, sr=SR, random_state=0)
 
 
+def test_numerically_silent_speech_is_refused_not_mixed_at_a_wrong_snr(white_noise):
+    """Denormal speech (1e-45) used to give a realised SNR 0.2-0.3 dB off the one asked for."""
+    v = white_noise(900)
+    y = np.sin(np.arange(800) * 0.3)
+    with pytest.raises(AudioError, match=r"speech\[1\] \(id '1'\) mixed with noise\[0\] "
+                       r"\(id '0'\) at 0 dB gives a realised SNR of -0\.\d+ dB once stored as "
+                       r"float32.*numerically silent"):
+        make_mixtures([0.1 * y, np.full(800, 1e-45)], [v], 0, sr=SR, random_state=0)
+    # speech that is fine, but noise scaled down to denormal levels by a huge SNR
+    with pytest.raises(AudioError, match=r"speech\[0\].*at 300 dB gives a realised SNR of 29"
+                       r".*scaled noise \(RMS [0-9.]+e-4[5-6]\) is numerically silent"):
+        make_mixtures([1e-30 * y], [v], 300, sr=SR, random_state=0)
+    # tiny but normal float32 levels keep their SNR and are mixed
+    for level, snr in ((1e-30, 0.0), (1e-36, -10.0), (1.0, 300.0)):
+        m = make_mixtures([level * y], [v], snr, sr=SR, random_state=0)
+        assert abs(snr_of(m.clean[0], m.noise[0]) - snr) < 0.01
+    # denormal noise is scaled up exactly (its samples are exact float32 numbers)
+    m = make_mixtures([0.1 * y], [np.full(900, 1e-45)], 0, sr=SR, random_state=0)
+    assert abs(snr_of(m.clean[0], m.noise[0])) < 0.01
+
+
 def test_sample_rate_mismatch(speech, noise):
     noise16 = noise.resample(16000)
     with pytest.raises(SampleRateError, match="8000 Hz but noise at 16000"):

@@ -68,6 +68,21 @@ def test_by_speaker_and_kind_and_dataframe(mixtures):
     assert by_k == len(set(mixtures.noise_kind))
 
 
+def test_unnamed_dataframe_uses_its_first_two_columns():
+    """As split's docstring says; a third column used to raise 'got shape (n, 3)'."""
+    rows = [["a", "hiss"], ["a", "music"], ["b", "hiss"], ["b", "music"]]
+    frame = pd.DataFrame([[s, k, f"extra{i}"] for i, (s, k) in enumerate(rows)],
+                         columns=["who", "what", "note"])
+    cv = LeaveConditionsOut()
+    expected = [(t.tolist(), v.tolist()) for t, v in cv.split(np.zeros(4), groups=np.array(rows))]
+    got = [(t.tolist(), v.tolist()) for t, v in cv.split(np.zeros(4), groups=frame)]
+    assert got == expected == [([3], [0]), ([2], [1]), ([1], [2]), ([0], [3])]
+    assert cv.get_n_splits(groups=frame) == 4
+    assert LeaveConditionsOut(by="kind").get_n_splits(groups=frame) == 2  # "what", not "note"
+    with pytest.raises(ParameterError, match=r"shape \(4, 1\)"):
+        cv.get_n_splits(groups=frame[["who"]])
+
+
 def test_max_splits_is_seeded(mixtures):
     groups = condition_groups(mixtures)
     a = [t.tolist() for _, t in LeaveConditionsOut(max_splits=4, random_state=1).split(

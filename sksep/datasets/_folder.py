@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import numbers
 import os
 import warnings
@@ -54,6 +55,86 @@ def _case_insensitive(pattern):
         else:
             out.append(ch)
     return "".join(out)
+
+
+_WILDCARDS = frozenset("*?[")
+
+
+def _scan(folder, found_dirs, found_files):
+    """Sort the entries of ``folder`` into sub-folders and files, following symlinks.
+
+    A folder that cannot be listed is reported with a warning (its files are
+    not loaded), never skipped silently.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir():  # follows symlinks
+                        found_dirs.append(entry.name)
+                    elif entry.is_file():
+                        found_files.append(entry.name)
+                except OSError:  # a broken or looping symlink: not a file to load
+                    continue
+    except OSError as exc:
+        warnings.warn(
+            f"cannot list folder {str(folder)!r} ({exc.strerror or exc}); its files are not loaded",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _glob_following_links(root, pattern):
+    """Files under ``root`` matching the glob ``pattern``, following directory symlinks.
+
+    Semantics are those of :meth:`pathlib.Path.glob` (``*`` and ``?`` stay within
+    one path component, ``**`` matches any number of folders, dot files are
+    matched), except that symlinked folders are entered also by ``**``, as
+    :func:`os.walk` does with ``followlinks=True``. A symlink that leads back to
+    one of its own parent folders is not entered again (no endless cycles).
+    Returns the matches sorted.
+    """
+    parts = [p for p in pattern.split("/") if p not in ("", ".")]
+    found = set()
+
+    def visit(folder, rest, ancestors):
+        part, tail = rest[0], rest[1:]
+        if part == "**":
+            if tail:
+                visit(folder, tail, ancestors)  # zero folders
+            subdirs, files = [], []
+            _scan(folder, subdirs, files)
+            if not tail:  # a trailing "**" matches the files below, as "**/*"
+                found.update(folder / f for f in files)
+            for d in subdirs:
+                sub = folder / d
+                real = os.path.realpath(sub)
+                if real not in ancestors:
+                    visit(sub, rest, ancestors | {real})
+            return
+        if not _WILDCARDS & set(part):
+            target = folder / part
+            if not tail:
+                if target.is_file():
+                    found.add(target)
+            elif target.is_dir():
+                visit(target, tail, ancestors | {os.path.realpath(target)})
+            return
+        subdirs, files = [], []
+        _scan(folder, subdirs, files)
+        if not tail:
+            found.update(folder / f for f in files if fnmatch.fnmatchcase(f, part))
+            return
+        for d in subdirs:
+            if fnmatch.fnmatchcase(d, part):
+                sub = folder / d
+                real = os.path.realpath(sub)
+                if real not in ancestors:
+                    visit(sub, tail, ancestors | {real})
+
+    if parts:
+        visit(root, parts, frozenset({os.path.realpath(root)}))
+    return sorted(found)
 
 
 def _read_files(paths, rows, *, sr, mono="mix", on_error="raise", duration=None, corpus="corpus"):
@@ -129,7 +210,10 @@ def load_folder(
     pattern : str, optional
         Glob pattern relative to ``root``; the default, ``"**/*.wav"``, takes
         the WAV files of all sub-folders. Other examples: ``"*.flac"``,
-        ``"speakers/*/*.wav"``.
+        ``"speakers/*/*.wav"``. ``**`` matches any number of folders and
+        follows symlinked folders (a symlink back to one of its own parent
+        folders is not entered again); a trailing ``**`` matches every file
+        below. The pattern must stay inside ``root`` (no ``..``).
     sr : int or None, default=None
         Resample every file to this rate. None keeps the files' rate, which
         must then be the same for all of them.
@@ -152,12 +236,16 @@ def load_folder(
     AudioCollection
         Meta columns: ``id`` (path relative to ``root`` without its extension),
         ``path`` (absolute), ``folder`` (relative parent folder) and, if asked,
-        ``speaker``.
+        ``speaker``. Items are in sorted path order.
 
     Raises
     ------
     CorpusLayoutError
-        If ``root`` is missing or no file matches ``pattern``.
+        If ``root`` is missing, no file matches ``pattern``, or two files read
+        would get the same id (``bob/u1.wav`` and ``bob/u1.flac`` with
+        ``pattern="**/*"``; the message names both files).
+    ParameterError
+        For a bad argument, e.g. a ``pattern`` that leaves ``root``.
     AudioError
         For an unreadable file (with ``on_error="raise"``).
     SampleRateError
@@ -185,8 +273,10 @@ def load_folder(
         raise ParameterError(f"speaker must be None, 'parent' or a callable, got {speaker!r}")
     if not isinstance(pattern, str) or not pattern:
         raise ParameterError(f"pattern must be a non-empty glob string, got {pattern!r}")
+    if pattern.startswith("/") or ".." in pattern.split("/"):
+        raise ParameterError(f"pattern must stay inside root (relative, no '..'), got {pattern!r}")
     glob = pattern if case_sensitive else _case_insensitive(pattern)
-    paths = sorted(p for p in root.glob(glob) if p.is_file())
+    paths = _glob_following_links(root, glob)
     if not paths:
         raise CorpusLayoutError(f"no files match {pattern!r} under {str(root)!r}")
     if max_files is not None:
@@ -204,4 +294,19 @@ def load_folder(
         elif speaker is not None:
             row["speaker"] = speaker(p)
         rows.append(row)
-    return _read_files(paths, rows, sr=sr, mono=mono, on_error=on_error, corpus="audio")
+    out = _read_files(paths, rows, sr=sr, mono=mono, on_error=on_error, corpus="audio")
+    _check_unique_ids(out.meta, root)
+    return out
+
+
+def _check_unique_ids(meta, root):
+    """Refuse two files read under one id (the id drops the extension: u1.wav, u1.flac)."""
+    dup = meta["id"].duplicated(keep=False)
+    if dup.any():
+        first = meta.loc[dup, "id"].iloc[0]
+        paths = meta.loc[meta["id"] == first, "path"].tolist()
+        raise CorpusLayoutError(
+            f"files {paths[0]!r} and {paths[1]!r} under {str(root)!r} would both get the id "
+            f"{first!r} (ids are paths without their extension); narrow pattern= to one "
+            "format (e.g. '**/*.wav') or rename one of them"
+        )

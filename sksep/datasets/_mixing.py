@@ -310,6 +310,34 @@ def _noise_segment(noise, n, rng):
     return np.take(noise, offset + np.arange(n), mode="wrap"), offset
 
 
+#: largest gap (dB) allowed between the asked and the realised SNR of a mixture
+_SNR_TOLERANCE_DB = 0.01
+
+
+def _check_realised_snr(clean, noise, snr, speech_name, noise_name):
+    """Refuse a mixture whose float32 parts do not have the SNR asked for.
+
+    Only levels near float32's smallest numbers (denormals, about 1e-38 and
+    below) lose that much precision: such speech or noise is numerically silent.
+    """
+    c, n = clean.astype(np.float64), noise.astype(np.float64)
+    e_clean, e_noise = float(np.dot(c, c)), float(np.dot(n, n))
+    if e_clean > 0 and e_noise > 0:
+        realised = 10.0 * np.log10(e_clean / e_noise)
+        if abs(realised - snr) <= _SNR_TOLERANCE_DB:
+            return
+        got = f"a realised SNR of {realised:.4f} dB"
+    else:
+        got = "no SNR at all (a part rounds to all zeros)"
+    rms_c, rms_n = np.sqrt(e_clean / len(c)), np.sqrt(e_noise / len(n))
+    raise AudioError(
+        f"{speech_name} mixed with {noise_name} at {snr:g} dB gives {got} once stored as "
+        f"float32: the speech (RMS {rms_c:.3g}) or the scaled noise (RMS {rms_n:.3g}) is "
+        "numerically silent, too quiet for float32 to hold accurately (denormal levels, "
+        "below about 1e-37); scale the recordings up or leave them out"
+    )
+
+
 def make_mixtures(
     speech,
     noise,
@@ -369,8 +397,11 @@ def make_mixtures(
     Raises
     ------
     AudioError
-        Silent speech, all-zero noise, NaN or infinite samples, or a noise
-        recording with no non-silent stretch to use.
+        Silent speech, all-zero noise, NaN or infinite samples, a noise
+        recording with no non-silent stretch to use, or speech or noise so
+        quiet (numerically silent: denormal float32 levels, around 1e-38) that
+        the float32 mixture would miss its SNR by more than 0.01 dB; the
+        message names the utterance and the noise.
     ParameterError
         A non-finite or empty ``snr_db``, or another bad argument.
     SampleRateError
@@ -382,8 +413,10 @@ def make_mixtures(
     The SNR is defined over the **whole utterance** (energy of all clean
     samples over energy of all added noise samples, no voice-activity
     detection): ``10 * log10(sum(clean**2) / sum(noise**2)) == snr_db`` to
-    within 0.01 dB (in practice about 1e-5 dB, the float32 rounding). The
-    returned ``noise`` is exactly what was added: ``noisy == clean + noise``
+    within 0.01 dB (in practice about 1e-5 dB, the float32 rounding); every
+    mixture is checked, and one that would miss (only numerically silent
+    speech or noise, at denormal float32 levels, can) is refused rather than
+    returned. The returned ``noise`` is exactly what was added: ``noisy == clean + noise``
     holds bit for bit, as ``noisy`` is computed in float32 from the two
     stored parts.
 
@@ -493,6 +526,8 @@ def make_mixtures(
             c32 = (s * gain).astype(np.float32)
             n32 = (added * gain).astype(np.float32)
             mix = c32 + n32
+        _check_realised_snr(c32, n32, snr, f"speech[{u}] (id {speech_ids[u]!r})",
+                            f"noise[{k}] (id {noise_ids[k]!r})")
         clean_out.append(c32)
         noise_out.append(n32)
         noisy_out.append(mix)

@@ -41,12 +41,14 @@ def load_musan(
     root : str or path-like
         The ``musan`` folder, or the folder that holds it.
     subsets : str or sequence of {"noise", "music", "speech"}, default=("noise",)
-        Which parts to read. MUSAN's ``speech`` part can serve as babble.
+        Which parts to read. MUSAN's ``speech`` part can serve as babble. A
+        subset named twice is read once.
     sr : int or None, default=None
         Resample to this rate (MUSAN is 16 kHz).
     sources : str or sequence of str or None, default=None
         Keep only these source folders (e.g. ``"free-sound"``,
-        ``"sound-bible"``, ``"fma"``, ``"librivox"``).
+        ``"sound-bible"``, ``"fma"``, ``"librivox"``). Every name must match
+        a source folder of the chosen subsets.
     max_files : int or None, default=None
         Read at most this many files (in sorted order).
     duration : float or None, default=None
@@ -71,7 +73,9 @@ def load_musan(
     AudioError
         For an unreadable file (with ``on_error="raise"``).
     ParameterError
-        For an unknown subset, or sources that match no folder.
+        For an unknown subset, or a source name that matches no source folder
+        of the chosen subsets (the message lists the unmatched names and the
+        folders found).
 
     Examples
     --------
@@ -92,8 +96,17 @@ def load_musan(
     bad = [s for s in subsets if s not in MUSAN_SUBSETS]
     if bad or not subsets:
         raise ParameterError(f"subsets must be drawn from {MUSAN_SUBSETS}, got {subsets!r}")
+    subsets = tuple(dict.fromkeys(subsets))  # a subset named twice is read once
     if isinstance(sources, str):
         sources = (sources,)
+    if sources is not None:
+        sources = tuple(sources)
+        not_str = [v for v in sources if not isinstance(v, str)]
+        if not_str:
+            raise ParameterError(
+                f"sources must be None, a source folder name or a list of them, got {sources!r}"
+            )
+        sources = tuple(dict.fromkeys(sources))
     on_error = _check_on_error(on_error)
     max_files = _check_max_files(max_files)
     if duration is not None and not duration > 0:
@@ -136,10 +149,11 @@ def load_musan(
             raise CorpusLayoutError(
                 f"no .wav files in MUSAN subset {str(sub_dir)!r}; expected {_LAYOUT}"
             )
-    if not paths:
+    unmatched = [] if sources is None else [v for v in sources if v not in seen_sources]
+    if unmatched or not paths:
         raise ParameterError(
-            f"sources={tuple(sources)!r} match no MUSAN source folder of subsets {subsets}; "
-            f"found {sorted(seen_sources)}"
+            f"sources {unmatched or list(sources)} match no MUSAN source folder of subsets "
+            f"{subsets}; available: {sorted(seen_sources)}"
         )
     if max_files is not None:
         paths, rows = paths[:max_files], rows[:max_files]

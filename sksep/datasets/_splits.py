@@ -60,6 +60,8 @@ def _check_groups(groups):
     if isinstance(groups, pd.DataFrame):
         if {"speaker", "noise_kind"} <= set(groups.columns):
             groups = groups[["speaker", "noise_kind"]]
+        elif groups.shape[1] >= 2:
+            groups = groups.iloc[:, :2]  # as documented: its first two columns
         groups = groups.to_numpy(dtype=object)
     arr = np.asarray(groups, dtype=object)
     if arr.ndim != 2 or arr.shape[1] != 2:
@@ -166,7 +168,8 @@ class LeaveConditionsOut:
         y : ignored
         groups : array-like of shape (n_samples, 2) or pandas.DataFrame
             Speaker and noise kind per sample; a DataFrame may name them
-            ``speaker`` and ``noise_kind`` (else its first two columns are used).
+            ``speaker`` and ``noise_kind`` (else its first two columns are
+            used, whatever other columns follow).
 
         Yields
         ------
