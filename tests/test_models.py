@@ -305,6 +305,81 @@ def test_partial_fit_from_scratch_builds_the_network_like_fit(name):
         grown.partial_fit([x[:, :-1] for x in X], Y)
 
 
+def test_partial_fit_on_a_built_network_refuses_masks_of_another_width():
+    X, Y = make_data(n_utt=3, lengths=(30, 40))
+    net = small("DNN0", module__hidden_dim=8, max_epochs=1)
+    net.partial_fit(X, Y)
+    for width in (1, 4):  # width 1 used to broadcast silently, 4 to fail inside torch
+        with pytest.raises(ParameterError,
+                           match=rf"y has masks of width {width} but .* width {O}"):
+            net.partial_fit(X, [y[:, :width] for y in Y])
+    with pytest.raises(ParameterError, match="y is required"):
+        net.partial_fit(X)
+    assert len(net.history) == 1  # nothing was trained
+    net.partial_fit(X, Y)
+    assert len(net.history) == 2
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"max_epochs": 0}, "max_epochs must be an int >= 1, got 0"),
+        ({"max_epochs": -1}, "max_epochs must be an int >= 1, got -1"),
+        ({"max_epochs": 2.5}, "max_epochs must be an int >= 1, got 2.5"),
+        ({"max_epochs": float("nan")}, "max_epochs must be an int >= 1, got nan"),
+        ({"max_epochs": True}, "max_epochs must be an int >= 1, got True"),
+        ({"batch_size": 0}, "batch_size must be an int >= 1, or -1 .*, got 0"),
+        ({"batch_size": -2}, "batch_size must be an int >= 1, or -1 .*, got -2"),
+        ({"batch_size": 32.0}, "batch_size must be an int >= 1, or -1 .*, got 32.0"),
+        ({"batch_size": None}, "batch_size must be an int >= 1, or -1 .*, got None"),
+        ({"iterator_train__batch_size": 0}, "iterator_train__batch_size must be .*, got 0"),
+        # batch_size still sizes the validation and prediction batches here
+        ({"batch_size": 0, "iterator_train__batch_size": 32}, "^batch_size must be"),
+        ({"lr": None}, "lr must be a finite number > 0, got None"),
+        ({"lr": 0}, "lr must be a finite number > 0, got 0"),
+        ({"lr": -1e-3}, "lr must be a finite number > 0, got -0.001"),
+        ({"lr": float("inf")}, "lr must be a finite number > 0, got inf"),
+        ({"optimizer__lr": 0.0}, "optimizer__lr must be a finite number > 0, got 0.0"),
+    ],
+)
+def test_bad_training_parameters_are_refused_by_name(params, message):
+    X, Y = make_data(n_utt=3, lengths=(20, 30))
+    for method in ("fit", "partial_fit"):
+        net = small("DNN0", **{"module__hidden_dim": 8, "max_epochs": 1, **params})
+        with pytest.raises(ParameterError, match=message):
+            getattr(net, method)(X, Y)
+        assert not net.initialized_
+
+
+def test_training_parameters_given_through_skorch_prefixes_still_work():
+    X, Y = make_data(n_utt=3, lengths=(20, 30))
+    # the iterator_* batch sizes and optimizer__lr override batch_size and lr
+    net = small("DNN0", module__hidden_dim=8, max_epochs=1, batch_size=None,
+                iterator_train__batch_size=16, iterator_valid__batch_size=1,
+                lr=None, optimizer__lr=0.01).fit(X, Y)
+    assert net.optimizer_.param_groups[0]["initial_lr"] == 0.01
+    assert net.history[-1, "train_batch_count"] > 1
+    assert [len(m) for m in net.predict(X)] == [len(x) for x in X]
+    small("DNN0", module__hidden_dim=8, max_epochs=np.int64(1), batch_size=-1,
+          lr=np.float32(1e-3)).fit(X, Y)
+
+
+def test_one_frame_training_batches_are_explained_not_left_to_torch():
+    X, Y = make_data(n_utt=3, lengths=(20, 30))
+    with pytest.raises(ParameterError, match=r"single frame \(batch_size=1, \d+ training "
+                                             r"frames after the validation split\).*BatchNorm"):
+        small("DNN0", module__hidden_dim=8, max_epochs=1, batch_size=1).fit(X, Y)
+    with pytest.raises(ParameterError, match=r"iterator_train__batch_size=1"):
+        small("DNN1", module__hidden_dim=8, max_epochs=1,
+              iterator_train__batch_size=1).partial_fit(X, Y)
+    with pytest.raises(ParameterError, match=r"batch_size=64, 1 training frame\)"):
+        small("DNN1", module__hidden_dim=8, max_epochs=1, train_split=None).fit(
+            [X[0][:1]], [Y[0][:1]])
+    # CNN BatchNorm normalises over a whole patch: one patch per batch trains fine
+    net = small("CNN0", max_epochs=1, batch_size=1).fit([x[:8] for x in X], [y[:8] for y in Y])
+    assert len(net.history) == 1
+
+
 def test_seeding_on_a_gpu_saves_and_restores_every_gpus_generator(monkeypatch):
     # torch.manual_seed reseeds all GPUs, so all of them must be forked (no GPU here: the
     # CUDA calls are stood in for, and what _seeded asks of them is recorded)
@@ -359,6 +434,20 @@ def test_score_is_r2_over_frames():
     net = small("DNN0", max_epochs=2).fit(X, Y)
     expected = r2_score(np.concatenate(Y), np.concatenate(net.predict(X)))
     assert net.score(X, Y) == pytest.approx(expected)
+
+
+def test_score_takes_one_weight_per_utterance():
+    X, Y = make_data(n_utt=5, lengths=(20, 30))
+    net = small("DNN0", module__hidden_dim=8, max_epochs=1).fit(X, Y)
+    weights = [1.0, 2.0, 0.5, 1.0, 3.0]
+    frame_weights = np.repeat(weights, [len(y) for y in Y])
+    expected = r2_score(np.concatenate(Y), np.concatenate(net.predict(X)),
+                        sample_weight=frame_weights)
+    assert net.score(X, Y, sample_weight=weights) == pytest.approx(expected)
+    with pytest.raises(ParameterError, match="sample_weight holds 2 weights but X has 5 utt"):
+        net.score(X, Y, sample_weight=[1, 2])
+    with pytest.raises(ParameterError, match=r"an array of shape \(\) but X has 5 utt"):
+        net.score(X, Y, sample_weight=2.0)
 
 
 def test_bad_input_is_refused_before_training():
@@ -466,6 +555,42 @@ def test_grid_search_over_network_parameters_with_groupkfold():
     assert best.module_.net[0].out_features == best.get_params()["module__hidden_dim"]
     assert best.get_params()["lr"] == search.best_params_.get("lr", 1e-3)
     assert len(search.predict(X[:2])) == 2
+
+
+def test_an_enhancers_network_trains_further_with_partial_fit_not_warm_start():
+    # docs/networks.rst: warm_start does nothing across SpeechEnhancer.fit calls (the
+    # pipeline is cloned each time); partial_fit on enh.estimator_[-1] continues training
+    from sklearn.pipeline import make_pipeline
+
+    from sksep import SpeechEnhancer
+    from sksep.features import STFTTransformer
+    from sksep.targets import ideal_ratio_mask
+
+    rng = np.random.default_rng(0)
+    t = np.arange(4000) / 16000
+    clean = [(0.3 * np.sin(2 * np.pi * f0 * t)).astype(np.float32) for f0 in (300, 500, 700)]
+    noisy = [s + rng.normal(0, 0.1, s.size).astype(np.float32) for s in clean]
+    enh = SpeechEnhancer(make_pipeline(
+        STFTTransformer(n_fft=64, hop_length=32),
+        small("DNN0", module__hidden_dim=8, max_epochs=2, warm_start=True)))
+    enh.fit(noisy, clean)
+    first = enh.estimator_[-1]
+    enh.fit(noisy, clean)
+    assert enh.estimator_[-1] is not first and len(enh.estimator_[-1].history) == 2
+
+    # the recipe of the docs: the enhancer's features and targets, by public means
+    net = enh.estimator_[-1]
+    scaled = [y * 10 ** (enh.level_db / 20) / np.sqrt(np.mean(y**2)) for y in noisy]
+    features = enh.estimator_[:-1].transform(scaled)
+    for ours, enhancers in zip(features, enh.estimator_[:-1].transform(enh._normalised(noisy)),
+                               strict=True):
+        np.testing.assert_allclose(ours, enhancers, rtol=1e-5, atol=1e-4)
+    masks = ideal_ratio_mask(clean, [y - s for y, s in zip(noisy, clean, strict=True)],
+                             enh.front_end_, beta=enh.beta)
+    before = enh.predict_mask(noisy[:1])[0]
+    net.partial_fit(features, masks)
+    assert len(enh.estimator_[-1].history) == 4
+    assert not np.allclose(enh.predict_mask(noisy[:1])[0], before)  # the enhancer uses it
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,14 @@ def _check_random_state(random_state):
     return int(random_state)
 
 
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+#: torch's error when a BatchNorm layer trains on one value per channel (a one-frame batch)
+_BATCHNORM_ONE_VALUE = "Expected more than 1 value per channel when training"
+
+
 class _MaskRegressor(NeuralNetRegressor):
     """Shared plumbing of the four regressors (see their docstrings)."""
 
@@ -271,6 +279,34 @@ class _MaskRegressor(NeuralNetRegressor):
             torch.manual_seed(seed)
             yield
 
+    def _effective_param(self, prefix, key):
+        """``(name, value)`` of a skorch setting that ``<prefix>__<key>`` overrides."""
+        given = self.get_params_for(prefix)
+        if key in given:
+            return f"{prefix}__{key}", given[key]
+        return key, getattr(self, key)
+
+    def _check_training_params(self):
+        """Refuse bad ``max_epochs``, batch sizes and learning rate before anything is built.
+
+        A batch size or learning rate given as ``iterator_train__batch_size``,
+        ``iterator_valid__batch_size`` or ``optimizer__lr`` overrides the plain
+        parameter where it applies, so the value actually used is checked.
+        """
+        if not _is_int(self.max_epochs) or self.max_epochs < 1:
+            raise ParameterError(f"max_epochs must be an int >= 1, got {self.max_epochs!r}")
+        for prefix in ("iterator_train", "iterator_valid"):
+            name, value = self._effective_param(prefix, "batch_size")
+            if not _is_int(value) or (value < 1 and value != -1):
+                raise ParameterError(
+                    f"{name} must be an int >= 1, or -1 for all frames in one batch, "
+                    f"got {value!r}"
+                )
+        name, lr = self._effective_param("optimizer", "lr")
+        if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real) \
+                or not np.isfinite(lr) or lr <= 0:
+            raise ParameterError(f"{name} must be a finite number > 0, got {lr!r}")
+
     def fit(self, X, y, **fit_params):
         """Train on per-utterance features ``X`` and masks ``y``.
 
@@ -287,7 +323,15 @@ class _MaskRegressor(NeuralNetRegressor):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ParameterError
+            If a parameter is out of range (e.g. ``max_epochs=0``, ``batch_size=0``,
+            ``lr=0``), the data do not fit the network, or a training batch of
+            a network with BatchNorm layers holds a single frame.
         """
+        self._check_training_params()
         dataset = self.get_dataset(X, y)
         shapes = self._fitted_shapes(dataset)
         if self.warm_start and self.initialized_ and hasattr(self, "sample_shape_") \
@@ -328,14 +372,40 @@ class _MaskRegressor(NeuralNetRegressor):
                     epochs = min(epochs, cb.remaining_epochs(self.max_epochs))
         for cb in checkpoints:
             cb.plan(len(self.history), epochs)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except ValueError as exc:
+            if _BATCHNORM_ONE_VALUE not in str(exc):
+                raise
+            raise ParameterError(self._one_frame_batch_message(X, y, fit_params)) from exc
+
+    def _one_frame_batch_message(self, X, y, fit_params):
+        """Why BatchNorm met a one-frame training batch, with the numbers behind it."""
+        name, batch_size = self._effective_param("iterator_train", "batch_size")
+        try:
+            n = len(self.get_split_datasets(X, y, **fit_params)[0])
+        except Exception:  # noqa: BLE001 - only for the message (e.g. a streaming dataset)
+            n_train = ""
+        else:
+            split = "" if self.train_split is None else " after the validation split"
+            n_train = f", {n} training frame{'' if n == 1 else 's'}{split}"
+        return (
+            f"{type(self).__name__}: a training batch held a single frame ({name}="
+            f"{batch_size!r}{n_train}), but the network's "
+            "BatchNorm layers need at least 2 frames per training batch; use a batch size "
+            ">= 2 (or -1) and at least 2 training frames"
+        )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more without re-initializing (see :meth:`fit` for ``X``, ``y``).
 
         On a network not initialized yet, the first call builds it from the
         sizes of ``X`` and ``y`` (seeded by ``random_state``, as :meth:`fit`).
+        On a built network, the samples of ``X`` and the mask width of ``y``
+        must match the sizes it was built for (``sample_shape_``, ``n_outputs_``);
+        otherwise a :class:`~sksep.exceptions.ParameterError` is raised.
         """
+        self._check_training_params()
         if not is_dataset(X):
             X = self.get_dataset(X, y)
             y = None
@@ -348,6 +418,16 @@ class _MaskRegressor(NeuralNetRegressor):
                 f"X has samples of shape {X.sample_shape} but the network was built for "
                 f"{self.sample_shape_}"
             )
+        if hasattr(X, "n_outputs"):
+            if X.n_outputs is None:
+                raise ParameterError(
+                    "y is required to fit: one (n_frames, n_bins) mask per utterance"
+                )
+            if int(X.n_outputs) != self.n_outputs_:
+                raise ParameterError(
+                    f"y has masks of width {X.n_outputs} but the network was built for "
+                    f"masks of width {self.n_outputs_} (n_outputs_)"
+                )
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def _check_module_sizes(self):
@@ -399,8 +479,25 @@ class _MaskRegressor(NeuralNetRegressor):
         """Coefficient of determination R^2 of the masks, over all frames.
 
         As for any scikit-learn regressor, ``r2_score`` averaged uniformly over
-        the mask bins; each frame is one sample (``sample_weight``, if given,
-        holds one weight per utterance).
+        the mask bins; each frame is one sample.
+
+        Parameters
+        ----------
+        X : list of ndarray
+            One feature array per utterance, as in :meth:`predict`.
+        y : list of ndarray
+            The true ``(n_frames, n_bins)`` mask of each utterance.
+        sample_weight : array-like of shape (n_utterances,), optional
+            One weight per utterance, given to each of its frames.
+
+        Returns
+        -------
+        score : float
+
+        Raises
+        ------
+        ParameterError
+            If ``y`` or ``sample_weight`` does not match the utterances of ``X``.
         """
         Y_pred = self.predict(X)
         Y = check_utterances(y, name="y", ndims=(2,))
@@ -412,21 +509,32 @@ class _MaskRegressor(NeuralNetRegressor):
                     f"utterance {i}: y[{i}] has shape {a.shape} but the prediction has {b.shape}"
                 )
         if sample_weight is not None:
-            sample_weight = np.repeat(np.asarray(sample_weight, dtype=float),
-                                      [len(a) for a in Y])
+            weights = np.asarray(sample_weight, dtype=float)
+            if weights.ndim != 1 or len(weights) != len(Y):
+                if weights.ndim == 1:
+                    count = f"{len(weights)} weights"
+                else:
+                    count = f"an array of shape {weights.shape}"
+                raise ParameterError(
+                    f"sample_weight holds {count} but X has {len(Y)} utterances; give one "
+                    "weight per utterance"
+                )
+            sample_weight = np.repeat(weights, [len(a) for a in Y])
         return float(r2_score(np.concatenate(Y), np.concatenate(Y_pred),
                               sample_weight=sample_weight))
 
 
 _COMMON_PARAMS = """
     lr : float, default={lr}
-        Learning rate of the Adam optimizer.
+        Learning rate of the Adam optimizer (> 0).
     max_epochs : int, default=20
-        Most epochs to train. The original trained 5 epochs; here training
+        Most epochs to train (>= 1). The original trained 5 epochs; here training
         usually stops earlier through the default early stopping (patience 5
         on ``valid_loss``, best weights restored).
     batch_size : int, default=128
-        Frames (or patches) per mini-batch, for training and prediction.
+        Frames (or patches) per mini-batch, for training and prediction; -1
+        for all at once. A training batch of a single frame is refused when
+        the network's BatchNorm layers cannot normalise it (DNN_0, DNN_1).
     train_split : callable or None, default=UtteranceSplit(0.2, random_state=0)
         Internal validation split, by utterance. None trains on everything
         (early stopping then stands aside).
