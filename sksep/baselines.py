@@ -112,7 +112,11 @@ class SpectralGating(_Baseline):
 
     The noise threshold of each frequency is estimated from the noisy utterance
     itself: over the whole signal (``stationary=True``) or as a running
-    estimate over ``time_constant_s`` (``stationary=False``).
+    estimate over ``time_constant_s`` (``stationary=False``). In stationary
+    mode an utterance shorter than ``n_fft`` samples is repeated cyclically up
+    to ``n_fft`` samples for the noise statistics only (the gating STFT needs
+    one full frame); the gate is applied to the utterance as it is, so the
+    output keeps its length.
 
     Parameters
     ----------
@@ -195,9 +199,16 @@ class SpectralGating(_Baseline):
     def _enhance(self, y):
         import noisereduce
 
+        y_noise = None
+        if self.stationary and y.shape[0] < int(self.n_fft):
+            # The noise statistics are taken from an STFT of frames of n_fft samples, which
+            # scipy cannot compute on fewer samples than the frame overlap: repeat the
+            # utterance (it is its own noise estimate) to one full frame.
+            y_noise = np.resize(y, int(self.n_fft))
         return noisereduce.reduce_noise(
             y=y,
             sr=self.sr_,
+            y_noise=y_noise,
             stationary=bool(self.stationary),
             prop_decrease=float(self.prop_decrease),
             n_fft=int(self.n_fft),
@@ -387,7 +398,9 @@ class OracleMask(BaseEstimator):
     Attributes
     ----------
     frontend_ : FrontEnd
-        The fitted (cloned) front end.
+        The clone of ``frontend`` that :meth:`predict` uses, its parameters
+        checked; fitted on ``X`` when :meth:`fit` is given ``X`` (as a trained
+        enhancer's front end is fitted on its training audio).
     sr_ : int
         Sample rate of the front end.
 
@@ -415,17 +428,31 @@ class OracleMask(BaseEstimator):
         self.lc_db = lc_db
 
     def fit(self, X=None, y=None):
-        """Check the parameters and clone the front end; nothing is learned.
+        """Check the parameters, clone the front end and fit the clone on ``X``.
+
+        Nothing is learned: the front end's fit only checks its parameters and
+        the audio. Its parameters are checked here, including those that only
+        resynthesis needs (``check_resynthesis``), so that a bad front end fails
+        now rather than in :meth:`predict`.
 
         Parameters
         ----------
         X : sequence of array-like or AudioCollection, optional
-            Noisy utterances (only their sample rate is checked).
+            Noisy utterances at the front end's rate; the front end is fitted
+            on them. Without ``X`` the front end's parameters are still checked.
         y : ignored
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ParameterError
+            If a parameter of the oracle or of its front end is invalid.
+        AudioError
+            If ``X`` is not at the front end's rate, or holds a waveform the
+            front end cannot take (e.g. shorter than one frame).
         """
         if self.kind not in ("irm", "ibm"):
             raise ParameterError(f"kind must be 'irm' or 'ibm', got {self.kind!r}")
@@ -442,10 +469,15 @@ class OracleMask(BaseEstimator):
                     f"(e.g. sksep.features.STFTTransformer()), got {self.frontend!r}"
                 )
             frontend = clone(self.frontend)
-        self.frontend_ = frontend
-        self.sr_ = check_sr(frontend.sr, name="frontend.sr")
+        sr = check_sr(frontend.sr, name="frontend.sr")
+        if hasattr(frontend, "check_resynthesis"):
+            frontend.check_resynthesis()  # the front end's parameters, resynthesis included
         if X is not None:
-            check_matching_sr(X, self.sr_, owner=type(self).__name__)
+            check_matching_sr(X, sr, owner=type(self).__name__)
+            if hasattr(frontend, "fit"):
+                frontend.fit(X)
+        self.frontend_ = frontend
+        self.sr_ = sr
         return self
 
     def predict(self, X, clean=None):

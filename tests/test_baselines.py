@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import noisereduce
 import numpy as np
 import pytest
 from conftest import _mix_at_snr
@@ -70,6 +71,31 @@ def test_spectral_gating_score_is_mean_stoi(pairs):
     # prop_decrease=0 removes nothing: the output is (almost) the input
     same = SpectralGating(sr=SR, prop_decrease=0.0).fit(noisy).predict(noisy)
     assert si_sdr(noisy[0], same[0]) > 30
+
+
+def test_stationary_gating_takes_utterances_shorter_than_n_fft(pairs):
+    # scipy refused the noise statistics' STFT below n_fft - n_fft // 4 + 1 samples
+    # ("noverlap must be less than nperseg")
+    noisy, clean = pairs
+    rng = np.random.default_rng(1)
+    for n_fft, lengths in [(1024, (1, 2, 300, 512, 768, 1023)), (256, (1, 100, 192))]:
+        short = [rng.normal(0, 0.1, n).astype(np.float32) for n in lengths]
+        out = SpectralGating(sr=SR, stationary=True, n_fft=n_fft).fit(short).predict(short)
+        assert [y.shape for y in out] == [y.shape for y in short]
+        assert all(y.dtype == np.float32 and np.isfinite(y).all() for y in out)
+        # noise only: gated down, as a long noise-only input is
+        assert all(np.std(e) < 0.5 * np.std(y)
+                   for y, e in zip(short[1:], out[1:], strict=True))
+    # a short piece of speech in noise still gains, like the whole utterance
+    piece, truth = noisy[0][8000:8800], clean[0][8000:8800]
+    gated = SpectralGating(sr=SR, stationary=True).fit([piece]).predict([piece])[0]
+    assert si_sdr(truth, gated) > si_sdr(truth, piece)
+    # utterances of n_fft samples or more are gated exactly as before (no noise copy made)
+    long = noisy[0][:1024]
+    expected = noisereduce.reduce_noise(y=long, sr=SR, stationary=True, n_jobs=1,
+                                        use_tqdm=False)
+    got = SpectralGating(sr=SR, stationary=True).fit([long]).predict([long])[0]
+    np.testing.assert_allclose(got, expected.astype(np.float32), atol=1e-7)
 
 
 @pytest.mark.parametrize("cls", CLASSICAL)
@@ -162,6 +188,24 @@ def test_oracle_needs_the_clean_signal(babble_pairs):
         OracleMask(frontend="stft").fit(noisy)
     with pytest.raises(SampleRateError):
         OracleMask(STFTTransformer(sr=8000)).fit(AudioCollection(noisy, SR))
+
+
+def test_oracle_checks_and_fits_its_front_end_in_fit(babble_pairs):
+    noisy, _ = babble_pairs
+    # a bad front end used to pass fit and fail only in predict
+    for args in [(noisy,), ()]:
+        with pytest.raises(ParameterError, match="n_fft must be >= 2, got n_fft=-3"):
+            OracleMask(frontend=STFTTransformer(n_fft=-3)).fit(*args)
+    with pytest.raises(ParameterError, match="apply_mask needs center=True"):
+        OracleMask(frontend=STFTTransformer(center=False)).fit(noisy)
+    with pytest.raises(AudioError, match="at least 512 samples"):
+        OracleMask(CochleagramTransformer(sr=SR, n_channels=8)).fit([noisy[0][:100]])
+    # frontend_ is the fitted clone the docstring describes
+    stft = STFTTransformer(sr=SR, n_fft=256, hop_length=128)
+    oracle = OracleMask(stft).fit(noisy)
+    assert oracle.frontend_ is not stft and not hasattr(stft, "n_bins_")
+    assert oracle.frontend_.n_bins_ == 129
+    assert OracleMask().fit(noisy).frontend_.n_bins_ == 257
 
 
 def test_oracle_in_cross_validate_and_grid_search(babble_pairs):
