@@ -335,11 +335,10 @@ def test_partial_fit_on_a_built_network_refuses_masks_of_another_width():
         ({"iterator_train__batch_size": 0}, "iterator_train__batch_size must be .*, got 0"),
         # batch_size still sizes the validation and prediction batches here
         ({"batch_size": 0, "iterator_train__batch_size": 32}, "^batch_size must be"),
-        ({"lr": None}, "lr must be a finite number > 0, got None"),
-        ({"lr": 0}, "lr must be a finite number > 0, got 0"),
-        ({"lr": -1e-3}, "lr must be a finite number > 0, got -0.001"),
-        ({"lr": float("inf")}, "lr must be a finite number > 0, got inf"),
-        ({"optimizer__lr": 0.0}, "optimizer__lr must be a finite number > 0, got 0.0"),
+        ({"lr": None}, "lr must be a finite number >= 0, got None"),
+        ({"lr": -1e-3}, "lr must be a finite number >= 0, got -0.001"),
+        ({"lr": float("inf")}, "lr must be a finite number >= 0, got inf"),
+        ({"optimizer__lr": -0.5}, "optimizer__lr must be a finite number >= 0, got -0.5"),
     ],
 )
 def test_bad_training_parameters_are_refused_by_name(params, message):

@@ -304,8 +304,9 @@ class _MaskRegressor(NeuralNetRegressor):
                 )
         name, lr = self._effective_param("optimizer", "lr")
         if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real) \
-                or not np.isfinite(lr) or lr <= 0:
-            raise ParameterError(f"{name} must be a finite number > 0, got {lr!r}")
+                or not np.isfinite(lr) or lr < 0:
+            # 0 is allowed, as torch allows it: the weights then stay as they are
+            raise ParameterError(f"{name} must be a finite number >= 0, got {lr!r}")
 
     def fit(self, X, y, **fit_params):
         """Train on per-utterance features ``X`` and masks ``y``.
