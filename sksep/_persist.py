@@ -29,6 +29,12 @@ A file is refused (:class:`~sksep.exceptions.ModelFileError`) when it is not a
 complete zip archive, when its format version or sksep release (major.minor)
 differs from this one, when it names a class outside the allowlist, when the
 weights do not match their checksum, or when the weights carry pickled objects.
+The checksum lives in ``config.json``, so the config itself can be edited: its
+values are checked as ``fit`` checks them (a fitted estimator's parameters; a
+fitted SpeechEnhancer's pipeline and ``sr_``), and anything that cannot be
+rebuilt is a ModelFileError naming the file, never a bare traceback. A
+``device`` given to :func:`load` that cannot be used here is the caller's
+:class:`~sksep.exceptions.ParameterError`.
 """
 
 from __future__ import annotations
@@ -59,6 +65,9 @@ SUPPORTED_FORMAT_VERSIONS = (1,)
 _CONFIG, _WEIGHTS = "config.json", "weights.pt"
 # a model config is small; anything much larger is not a file we wrote
 _MAX_CONFIG_BYTES = 16 * 2**20
+# values nest a few levels per estimator (a pipeline's steps, their parameters);
+# a file nested deeper than this is refused rather than recursed into
+_MAX_DEPTH = 100
 
 
 def _estimator_allowlist():
@@ -289,10 +298,23 @@ class _Decoder:
         self.estimators = _estimator_allowlist()
         self.classes = _class_allowlist()
         self.simple = _simple_allowlist()
+        self.depth = 0
 
     def value(self, v, path):
         if v is None or isinstance(v, (bool, str, int, float)):
             return v
+        if self.depth >= _MAX_DEPTH:
+            where = path if len(path) <= 80 else path[:80] + "..."
+            raise ModelFileError(
+                f"model file is malformed at {where}: values nested more than {_MAX_DEPTH} deep"
+            )
+        self.depth += 1
+        try:
+            return self._value(v, path)
+        finally:
+            self.depth -= 1
+
+    def _value(self, v, path):
         if isinstance(v, list):
             return [self.value(x, f"{path}[{i}]") for i, x in enumerate(v)]
         if not isinstance(v, dict) or len(v) == 0:
@@ -358,7 +380,24 @@ class _Decoder:
             if not isinstance(state, dict):
                 raise ModelFileError(f"model file is malformed at {path}: state is not a mapping")
             self.restore(est, state, path)
+            self.check_fitted(est, path)
         return est
+
+    def check_fitted(self, est, path):
+        """Refuse a fitted estimator whose parameters or state ``fit`` could not have produced.
+
+        A fitted estimator passed its parameter checks in ``fit``; the same checks
+        run here, so a hand-edited value is refused at once (as the same value given
+        in Python would be) rather than failing in ``predict`` or, worse, running.
+        """
+        check = getattr(est, "_check_params", None)
+        if check is not None:
+            try:
+                check()
+            except ParameterError as exc:
+                raise ModelFileError(
+                    f"model file has an invalid parameter at {path}: {exc}"
+                ) from None
 
     def net_device(self, device, path):
         import torch
@@ -377,13 +416,13 @@ class _Decoder:
     def restore(self, est, state, path):
         from sklearn.pipeline import FeatureUnion, Pipeline
 
-        from .enhance import SpeechEnhancer, _front_end_of
+        from .enhance import SpeechEnhancer
         from .models._regressors import _MaskRegressor
 
         if isinstance(est, SpeechEnhancer):
             est.estimator_ = self.value(state["estimator_"], f"{path}.estimator_")
-            est.front_end_ = _front_end_of(est.estimator_)
-            est.sr_ = int(state["sr_"])
+            est.front_end_ = self.enhancer_pipeline(est.estimator_, f"{path}.estimator_")
+            est.sr_ = self.enhancer_sr(state.get("sr_"), est.front_end_, f"{path}.sr_")
         elif isinstance(est, _MaskRegressor):
             self.restore_net(est, state, path)
         elif isinstance(est, (Pipeline, FeatureUnion)):
@@ -395,6 +434,58 @@ class _Decoder:
                         f"model file is malformed at {path}: {key!r:.40} is not a fitted attribute"
                     )
                 setattr(est, key, self.value(v, f"{path}.{key}"))
+
+    def enhancer_pipeline(self, pipe, path):
+        """The front end of a fitted enhancer's pipeline, once the pipeline can predict."""
+        from sklearn.exceptions import NotFittedError
+        from sklearn.pipeline import Pipeline
+        from sklearn.utils.validation import check_is_fitted
+
+        from .enhance import _front_end_of
+
+        if not isinstance(pipe, Pipeline) or len(pipe.steps) < 2:
+            got = (f"a Pipeline of {len(pipe.steps)} step(s)" if isinstance(pipe, Pipeline)
+                   else f"a {type(pipe).__name__}")
+            raise ModelFileError(
+                f"model file is malformed at {path}: a fitted SpeechEnhancer holds a Pipeline "
+                f"of a front end, optional middle steps and a mask estimator, got {got}"
+            )
+        try:
+            front_end = _front_end_of(pipe)
+            front_end.check_resynthesis()
+        except ParameterError as exc:
+            raise ModelFileError(f"model file is malformed at {path}: {exc}") from None
+        for name, step in pipe.steps:
+            if isinstance(step, str) or step is None:  # "passthrough"
+                continue
+            try:
+                check_is_fitted(step)
+            except NotFittedError:
+                raise ModelFileError(
+                    f"model file is malformed at {path}: its step {name!r:.40} "
+                    f"({type(step).__name__}) is not fitted"
+                ) from None
+        last_name, last = pipe.steps[-1]
+        if not hasattr(last, "predict"):
+            raise ModelFileError(
+                f"model file is malformed at {path}: its last step {last_name!r:.40} "
+                f"({type(last).__name__}) is not a mask estimator (it has no predict)"
+            )
+        return front_end
+
+    def enhancer_sr(self, sr, front_end, path):
+        """A fitted enhancer's ``sr_``: a positive int, its front end's rate."""
+        if type(sr) is not int or sr <= 0:
+            raise ModelFileError(
+                f"model file is malformed at {path}: the sample rate must be a positive "
+                f"integer, got {sr!r:.40}"
+            )
+        if sr != front_end.sr:
+            raise ModelFileError(
+                f"model file is malformed at {path}: sr_={sr} but its front end "
+                f"({type(front_end).__name__}) works at sr={front_end.sr!r:.40}"
+            )
+        return sr
 
     def restore_net(self, net, state, path):
         import torch
@@ -538,17 +629,70 @@ def _check_config(config, path):
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"{str(path)!r} is not an sksep model file (no '{FORMAT}' header)")
     version = config.get("format_version")
-    if version not in SUPPORTED_FORMAT_VERSIONS:
+    # type(...) is int: JSON true would otherwise pass as 1 (True == 1), and 1.0 likewise
+    if type(version) is not int or version not in SUPPORTED_FORMAT_VERSIONS:
         raise ModelFileError(
             f"{str(path)!r} has model format version {version!r}; this sksep ({__version__}) "
             f"reads format version(s) {list(SUPPORTED_FORMAT_VERSIONS)}"
         )
     written_by = config.get("sksep_version")
-    if _release(written_by) is None or _release(written_by) != _release(__version__):
+    if (not isinstance(written_by, str) or _release(written_by) is None
+            or _release(written_by) != _release(__version__)):
         raise ModelFileError(
             f"{str(path)!r} was written by sksep {written_by!r}, which is not this release "
             f"(sksep {__version__}); load it with that release, or retrain the model"
         )
+    tree = config.get("estimator")
+    if not isinstance(tree, dict) or "__estimator__" not in tree:
+        raise ModelFileError(
+            f"{str(path)!r} is malformed: its 'estimator' entry is not an estimator "
+            f"(got {tree!r:.60})"
+        )
+
+
+def _check_device(device):
+    """``device`` as given to :func:`load`, if torch can use it here; else ParameterError.
+
+    An unusable device is the caller's choice, not a fault of the file, so it is
+    reported before the file is read (and not as a :class:`ModelFileError`).
+    """
+    import torch
+
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return device
+    if not isinstance(device, (str, torch.device)):
+        raise ParameterError(
+            f"device must be a torch device name such as 'cpu' or 'cuda', a torch.device, "
+            f"'auto' or None, got {device!r:.60}"
+        )
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ParameterError(
+            f"device={device!r:.60} is not a torch device name; use e.g. 'cpu', 'cuda', "
+            "'cuda:1' or 'auto'"
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            problem = "CUDA is not available here (no GPU, or a CPU-only PyTorch)"
+        elif dev.index is not None and dev.index >= torch.cuda.device_count():
+            problem = f"there are {torch.cuda.device_count()} CUDA device(s)"
+        else:
+            problem = None
+    elif dev.type == "meta":
+        problem = "the meta device holds no data"
+    else:
+        try:
+            torch.empty(1, device=dev)
+            problem = None
+        except (RuntimeError, AssertionError, ValueError, TypeError) as exc:
+            problem = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    if problem is not None:
+        raise ParameterError(
+            f"device={device!r:.60} cannot be used: {problem}; use device='cpu', or "
+            "'auto' to take CUDA when it is available"
+        )
+    return device
 
 
 def load(path, *, device=None):
@@ -558,10 +702,11 @@ def load(path, *, device=None):
     ----------
     path : str or path-like
         The model file.
-    device : str or None, default=None
+    device : str, torch.device or None, default=None
         Device for the networks (e.g. ``"cpu"``, ``"cuda"``, ``"auto"``). None
         keeps the saved setting, except that a model saved for CUDA loads on
-        the CPU (with a warning) where CUDA is not available.
+        the CPU (with a warning) where CUDA is not available. A device given
+        here must be usable on this machine.
 
     Returns
     -------
@@ -573,10 +718,16 @@ def load(path, *, device=None):
     ------
     FileNotFoundError
         If ``path`` does not exist.
+    ParameterError
+        If ``device`` is not a device torch can use here (e.g. ``"cuda"`` on a
+        machine without CUDA).
     ModelFileError
         If the file is truncated or corrupt, comes from another format version
         or sksep release, names a class outside the allowlist, fails its
-        checksum, or carries pickled objects in its weights.
+        checksum, carries pickled objects in its weights, or holds values its
+        estimators refuse (a parameter out of range, a fitted
+        :class:`~sksep.SpeechEnhancer` whose pipeline cannot predict or whose
+        ``sr_`` is not its front end's rate).
 
     See Also
     --------
@@ -593,6 +744,7 @@ def load(path, *, device=None):
     """
     import torch
 
+    device = _check_device(device)
     path = Path(os.fspath(path))
     if not path.exists():
         raise FileNotFoundError(f"model file not found: {str(path)!r}")
@@ -603,6 +755,8 @@ def load(path, *, device=None):
         config = json.loads(raw_config.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{str(path)!r}: config.json is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ModelFileError(f"{str(path)!r}: config.json is nested implausibly deep") from None
     _check_config(config, path)
     if hashlib.sha256(weights).hexdigest() != config.get("weights_sha256"):
         raise ModelFileError(
@@ -624,10 +778,12 @@ def load(path, *, device=None):
         raise ModelFileError(f"refused: the weights in {str(path)!r} are not a dict of tensors")
     decoder = _Decoder(arrays, device)
     try:
-        return decoder.value(config.get("estimator"), "estimator")
+        return decoder.value(config["estimator"], "estimator")
     except ModelFileError as exc:
         raise ModelFileError(f"{str(path)!r}: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+    # RecursionError is a RuntimeError; OverflowError: int() of an edited inf
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError,
+            OverflowError) as exc:
         raise ModelFileError(
             f"{str(path)!r}: the model cannot be rebuilt from the file "
             f"({type(exc).__name__}: {exc})"

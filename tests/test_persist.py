@@ -75,8 +75,9 @@ def _members(path):
         return {n: zf.read(n) for n in zf.namelist()}
 
 
-def _rewrite(src, dst, *, config=None, weights=None, fix_checksum=False):
-    """Copy a model file, replacing its config (a function of the dict) and/or weights."""
+def _rewrite(src, dst, *, config=None, weights=None, fix_checksum=False, text=None):
+    """Copy a model file, replacing its config (a function of the dict, then of its JSON
+    text) and/or weights."""
     parts = _members(src)
     cfg = json.loads(parts["config.json"])
     if weights is not None:
@@ -85,7 +86,12 @@ def _rewrite(src, dst, *, config=None, weights=None, fix_checksum=False):
         cfg["weights_sha256"] = hashlib.sha256(parts["weights.pt"]).hexdigest()
     if config is not None:
         config(cfg)
-    parts["config.json"] = json.dumps(cfg).encode()
+    raw = json.dumps(cfg)
+    if text is not None:
+        edited = text(raw)
+        assert edited != raw, "the edit did not apply"
+        raw = edited
+    parts["config.json"] = raw.encode()
     with zipfile.ZipFile(dst, "w") as zf:
         for name, data in parts.items():
             zf.writestr(name, data)
@@ -258,6 +264,96 @@ def test_malformed_config_is_refused(saved, tmp_path):
 
     with pytest.raises(ModelFileError, match="malformed"):
         sksep.load(_rewrite(saved, tmp_path / "m.sksep", config=break_it))
+
+
+def _steps(cfg):
+    """The fitted pipeline's steps of the ``saved`` enhancer: [(name, node), ...] as JSON."""
+    return cfg["estimator"]["state"]["estimator_"]["params"]["steps"]
+
+
+def _step(cfg, i):
+    return _steps(cfg)[i]["__tuple__"][1]
+
+
+# each edit keeps the checksum valid (it covers the weights only): the file is well-formed
+# JSON naming trusted classes, and is refused for what its values say
+_TAMPERED = {
+    "no steps": (lambda c: _steps(c).clear(), "got a Pipeline of 0 step"),
+    "network removed": (lambda c: _steps(c).pop(), "'standardize' .*has no predict"),
+    "network unfitted": (lambda c: _step(c, 3).pop("state"), "'network' .*is not fitted"),
+    "front end moved": (lambda c: _steps(c).reverse(),
+                        "first step is a T-F front end .*got first step DNN0Regressor"),
+    "estimator is 5": (lambda c: c.update(estimator=5), "'estimator' entry is not an estimator"),
+    "estimator missing": (lambda c: c.pop("estimator"), "'estimator' entry is not an estimator"),
+    "estimator is a list": (lambda c: c.update(estimator=[]), "is not an estimator"),
+    "sr_ zero": (lambda c: c["estimator"]["state"].update(sr_=0), "positive integer, got 0"),
+    "sr_ text": (lambda c: c["estimator"]["state"].update(sr_="8000"), "positive integer"),
+    "sr_ true": (lambda c: c["estimator"]["state"].update(sr_=True), "positive integer"),
+    "sr_ missing": (lambda c: c["estimator"]["state"].pop("sr_"), "positive integer, got None"),
+    "sr_ not the front end's": (lambda c: c["estimator"]["state"].update(sr_=16000),
+                                r"sr_=16000 but its front end \(STFTTransformer\) works at "
+                                r"sr=8000"),
+    "mask_exponent text": (lambda c: c["estimator"]["params"].update(mask_exponent="x"),
+                           "invalid parameter at estimator: mask_exponent"),
+    "mask_exponent negative": (lambda c: c["estimator"]["params"].update(mask_exponent=-1),
+                               "mask_exponent"),
+    "target unknown": (lambda c: c["estimator"]["params"].update(target="oracle"), "target"),
+    "batch_utterances zero": (lambda c: c["estimator"]["params"].update(batch_utterances=0),
+                              "batch_utterances"),
+    "step parameter": (lambda c: _step(c, 1)["params"].update(pad="wrap"),
+                       r"invalid parameter at estimator.estimator_.steps\[1\]\[1\]: pad"),
+    "front end parameter": (lambda c: _step(c, 0)["params"].update(hop_length=-3),
+                            "hop_length"),
+    "format_version true": (lambda c: c.update(format_version=True),
+                            r"format version True.*reads format version\(s\) \[1\]"),
+    "format_version 1.0": (lambda c: c.update(format_version=1.0), "format version 1.0"),
+    "sksep_version number": (lambda c: c.update(sksep_version=0.1), "written by sksep 0.1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_TAMPERED))
+def test_tampered_config_is_refused(saved, tmp_path, case):
+    edit, message = _TAMPERED[case]
+    path = _rewrite(saved, tmp_path / "t.sksep", config=edit)
+    with pytest.raises(ModelFileError, match=message) as info:
+        sksep.load(path)
+    assert str(path) in str(info.value)
+    assert sksep.load(saved).sr_ == SR  # the untouched file still loads
+
+
+@pytest.mark.parametrize("depth", [100_000, 500])
+def test_deeply_nested_config_is_refused(saved, tmp_path, depth):
+    # 100 000 levels break the JSON parser, 500 the rebuilding (within Python's limit)
+    nested = "[" * depth + "]" * depth
+
+    def deepen(raw):
+        return raw.replace('"mask_exponent": 1.0', f'"mask_exponent": {nested}')
+
+    path = _rewrite(saved, tmp_path / "deep.sksep", text=deepen)
+    with pytest.raises(ModelFileError, match="config.json is nested implausibly deep|"
+                       r"estimator.mask_exponent\[0\]\[0\].*: values nested more than 100 deep"
+                       ) as info:
+        sksep.load(path)
+    assert str(path) in str(info.value) and len(str(info.value)) < 400
+
+
+_UNUSABLE = ["foo", "cuda:99", "gpu", 5] + ([] if torch.cuda.is_available() else ["cuda", "cuda:0"])
+
+
+@pytest.mark.parametrize("device", _UNUSABLE)
+def test_unusable_device_is_a_parameter_error(saved, device):
+    # the file is fine: this is the caller's argument, so not a ModelFileError
+    with pytest.raises(ParameterError, match=rf"device.*{device}") as info:
+        sksep.load(saved, device=device)
+    assert not isinstance(info.value, ModelFileError)
+    if isinstance(device, str) and device.startswith("cuda"):
+        assert "cannot be used" in str(info.value)
+
+
+def test_usable_devices_load(saved):
+    for device in ("cpu", torch.device("cpu"), "auto", None):
+        net = sksep.load(saved, device=device).estimator_.steps[-1][1]
+        assert next(net.module_.parameters()).device.type == "cpu"
 
 
 def test_save_refuses_what_it_cannot_store(tmp_path):
