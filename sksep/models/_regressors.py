@@ -527,7 +527,7 @@ class _MaskRegressor(NeuralNetRegressor):
 
 _COMMON_PARAMS = """
     lr : float, default={lr}
-        Learning rate of the Adam optimizer (> 0).
+        Learning rate of the Adam optimizer (>= 0; 0 keeps the weights).
     max_epochs : int, default=20
         Most epochs to train (>= 1). The original trained 5 epochs; here training
         usually stops earlier through the default early stopping (patience 5
