@@ -13,12 +13,14 @@ prints
   ``gammatone.filters.erb_filterbank`` output framed the same way (frames centred
   on ``k * hop``, zero-padded; gammatone lists channels high to low, sksep low
   to high, so the reference is flipped), and from ``gtgram`` itself on the
-  frames both cover.
+  frames both cover,
+- whether the targets (>= 10x, <= 1e-4) are met; the exit status is 1 if not.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numba
@@ -27,6 +29,9 @@ from gammatone.filters import centre_freqs, erb_filterbank, make_erb_filters
 from gammatone.gtgram import gtgram
 
 from sksep.features import CochleagramTransformer
+
+TARGET_SPEED = 10.0  # gtgram time / sksep time (README's benchmark table)
+TARGET_DEVIATION = 1e-4  # largest relative deviation from erb_filterbank's energies
 
 
 def utterances(n, seconds, sr, seed=0):
@@ -105,8 +110,12 @@ def main(argv=None):
     print(f"speed ratio (gtgram / sksep):      {t_gtgram / t_ours:.1f}x")
     print(f"max relative deviation vs erb_filterbank (framed alike): {dev_fb:.2e}")
     print(f"max relative deviation vs gtgram**2 (shared frames, float32 output): {dev_gt:.2e}")
-    return t_gtgram / t_ours, dev_fb
+    ratio = t_gtgram / t_ours
+    speed_ok, dev_ok = ratio >= TARGET_SPEED, dev_fb <= TARGET_DEVIATION
+    print(f"speed target >= {TARGET_SPEED:g}x: {'met' if speed_ok else 'NOT met'}; "
+          f"deviation target <= {TARGET_DEVIATION:g}: {'met' if dev_ok else 'NOT met'}")
+    return 0 if speed_ok and dev_ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
