@@ -429,6 +429,10 @@ def _format_for(path, format):
     return known[ext]
 
 
+#: highest rate libvorbis encodes; above it, writing crashes the interpreter (seen at 250 kHz)
+_VORBIS_MAX_SR = 200000
+
+
 def save(path, y, sr, *, subtype=None, clip="error", format=None):
     """Write a waveform to an audio file, atomically, with a guard against clipping.
 
@@ -461,7 +465,8 @@ def save(path, y, sr, *, subtype=None, clip="error", format=None):
     AudioError
         If ``y`` is empty or non-finite, or would clip with ``clip="error"``.
     ParameterError
-        For an unknown format, subtype or clip mode.
+        For an unknown format, subtype or clip mode, or a rate above 200 kHz
+        for Vorbis (libvorbis would crash the process instead of refusing it).
 
     Examples
     --------
@@ -491,6 +496,12 @@ def save(path, y, sr, *, subtype=None, clip="error", format=None):
         raise ParameterError(
             f"subtype {subtype!r} cannot be written in format {fmt!r}; "
             f"choose one of {sorted(sf.available_subtypes(fmt))}"
+        )
+    if subtype == "VORBIS" and sr > _VORBIS_MAX_SR:
+        # libvorbis does not refuse such a rate: it crashes the process (segmentation fault)
+        raise ParameterError(
+            f"Vorbis (OGG) cannot store audio at {sr} Hz (at most {_VORBIS_MAX_SR} Hz); "
+            f"resample it first or write WAV or FLAC instead of {str(path)!r}"
         )
     arr = np.asarray(y)
     if arr.ndim not in (1, 2) or arr.size == 0:

@@ -299,3 +299,13 @@ def test_save_is_atomic_and_creates_folders(tmp_path):
     assert os.listdir(path.parent) == ["a.wav"]
     np.testing.assert_allclose(io.load(path)[0], _tone(1000), atol=1 / 32768)
     assert sf.info(str(path)).subtype == "PCM_16"
+
+
+def test_vorbis_above_200_khz_is_refused_not_a_crash(tmp_path):
+    # libsndfile hands such a rate to libvorbis, which crashes the whole process (SIGSEGV)
+    with pytest.raises(ParameterError,
+                       match=r"Vorbis \(OGG\) cannot store audio at 250000 Hz \(at most 200000"):
+        io.save(tmp_path / "hi.ogg", np.zeros(1000, np.float32), 250000)
+    assert not list(tmp_path.iterdir())
+    io.save(tmp_path / "ok.ogg", np.zeros(1000, np.float32), 192000)
+    assert io.info(tmp_path / "ok.ogg").sr == 192000
