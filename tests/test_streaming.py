@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 
 from sksep import io
@@ -81,8 +82,9 @@ def test_layouts_serve_what_utterance_dataset_serves(audio):
     speech, noise = audio
     ds = MixingDataset(speech, noise, _front(), snr_db=0, buffer_size=1, random_state=0,
                        n_items=1)
-    feats, mask = ds.mixture(0)[3:]
     for layout in ({"context": None, "flatten": True}, {"context": (2, 1), "flatten": False}):
+        # the layout copies share the dataset's epoch: each iteration serves the next one
+        feats, mask = ds.mixture(0, epoch=ds.epoch)[3:]
         ref = UtteranceDataset([feats], [mask], **layout)
         got_x, got_y = _frames(ds.with_layout(**layout))
         want_x, want_y = ref.__getitems__(np.arange(len(ref)))
@@ -244,3 +246,151 @@ def test_enhancer_fit_stream_matches_its_pipeline_and_round_trips(audio, tmp_pat
         SpeechEnhancer(_front()).fit_stream(speech, noise, snr_db=0)
     with pytest.raises(ParameterError, match="n_fit_items"):
         enh.fit_stream(speech, noise, snr_db=0, n_fit_items=0)
+
+
+# --------------------------------------------------------------------------- every frame, epochs
+class _Batches(Callback):
+    """The training batches' inputs, per epoch."""
+
+    def initialize(self):
+        self.epochs = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append([])
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.epochs[-1].append(batch[0].numpy().copy())
+
+
+class _PlainNet(torch.nn.Module):
+    """A network without BatchNorm: a one-frame batch trains as it is."""
+
+    def __init__(self, input_dim, output_dim):
+        super().__init__()
+        self.linear = torch.nn.Linear(input_dim, output_dim)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def _rows(a):
+    """The rows of a 2-D array in a canonical order (to compare frames as sets)."""
+    return a[np.lexsort(a.T[::-1])]
+
+
+def test_every_streamed_frame_is_trained_on_and_an_empty_epoch_is_refused():
+    from conftest import _speech_like
+
+    speech = [_speech_like(seconds=0.5, sr=SR, seed=0)]  # 4000 samples: 126 frames
+    noise = [(0.05 * np.random.default_rng(1).standard_normal(20000)).astype(np.float32)]
+    ds = MixingDataset(speech, noise, _front(), snr_db=[0, 5], random_state=0)
+    assert len(ds.mixture(0)[3]) == 126
+    kw = dict(module__hidden_dim=8, max_epochs=2, train_split=None, verbose=0, random_state=0)
+    # one partial batch per epoch: it used to be dropped, leaving nothing to train on
+    net = DNN0Regressor(**kw).fit(ds, None)
+    assert net.history[:, "train_batch_count"] == [1, 1]
+    assert [sum(b["train_batch_size"] for b in row["batches"]) for row in net.history] == [126] * 2
+    assert np.all(np.isfinite(net.history[:, "train_loss"]))
+    # 126 = 125 + 1: BatchNorm cannot train on the lone frame, it joins the batch before it
+    recorder = _Batches()
+    DNN0Regressor(**kw, batch_size=125, callbacks=[("rec", recorder)]).fit(ds, None)
+    assert [[len(b) for b in epoch] for epoch in recorder.epochs] == [[126], [126]]
+    # a network without BatchNorm trains on the one-frame batch as it comes
+    plain = _Batches()
+    DNN0Regressor(_PlainNet, batch_size=125, max_epochs=1, train_split=None, verbose=0,
+                  random_state=0, callbacks=[("rec", plain)]).fit(ds, None)
+    assert [len(b) for b in plain.epochs[0]] == [125, 1]
+    # an epoch without a single training batch is an error, not a silent no-op
+    with pytest.raises(ParameterError, match="without a single training batch.*drop_last"):
+        DNN0Regressor(**kw, iterator_train__drop_last=True).fit(ds, None)
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["workers", "persistent_workers"])
+def test_workers_serve_every_frame_of_each_epochs_mixtures(audio, persistent):
+    """With DataLoader workers every epoch serves all frames of that epoch's mixtures (each
+    worker's partial last batch included), the mixtures a run without workers makes; with
+    persistent workers too, whose copies of the dataset live on from epoch to epoch."""
+    speech, noise = audio
+    ds = MixingDataset(speech, noise, _front(), snr_db=[-5, 0, 5], n_items=3, buffer_size=64,
+                       random_state=0)
+    recorder = _Batches()
+    DNN0Regressor(module__hidden_dim=8, max_epochs=2, batch_size=16, train_split=None,
+                  verbose=0, random_state=0, iterator_train__num_workers=2,
+                  iterator_train__persistent_workers=persistent,
+                  callbacks=[("rec", recorder)]).fit(ds, None)
+    assert ds.epoch == 2  # counted in this process although the workers made the frames
+    served = [_rows(np.concatenate(epoch)) for epoch in recorder.epochs]
+    for epoch, got in enumerate(served):
+        want = _rows(np.concatenate([ds.mixture(i, epoch=epoch)[3] for i in range(3)]))
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    assert served[0].shape != served[1].shape or not np.array_equal(served[0], served[1])
+    assert not any(len(b) == 1 for epoch in recorder.epochs for b in epoch)
+
+
+def test_partial_fit_and_warm_start_go_on_with_the_next_epochs(audio, monkeypatch):
+    speech, noise = audio
+    ds = MixingDataset(speech, noise, _front(), snr_db=[0, 5], n_items=3, random_state=0)
+    epochs = []
+    real = MixingDataset.mixture
+
+    def spy(self, i, *, epoch=0, _key=None):
+        if _key is not None:
+            epochs.append(_key)
+        return real(self, i, epoch=epoch, _key=_key)
+
+    monkeypatch.setattr(MixingDataset, "mixture", spy)
+
+    def served():
+        keys = sorted(set(epochs))
+        epochs.clear()
+        return keys
+
+    net = DNN0Regressor(module__hidden_dim=8, max_epochs=2, batch_size=32, train_split=None,
+                        verbose=0, random_state=0)
+    net.fit(ds, None)
+    assert served() == [(0, 0), (0, 1)] and ds.epoch == 2
+    net.partial_fit(ds, None)
+    assert served() == [(0, 2), (0, 3)] and ds.epoch == 4
+    net.set_params(warm_start=True).fit(ds, None)
+    assert served() == [(0, 4), (0, 5)] and ds.epoch == 6
+    # a fresh fit starts over: fitting twice trains on the same mixtures
+    net.set_params(warm_start=False).fit(ds, None)
+    assert served() == [(0, 0), (0, 1)] and ds.epoch == 2
+    ds.epoch = 7  # the documented attribute is settable, and checked
+    assert ds.with_layout(flatten=True).epoch == 7
+    with pytest.raises(ParameterError, match="epoch"):
+        ds.epoch = -1
+
+
+def test_fingerprint_follows_the_buffer_and_the_files_content(audio, tmp_path):
+    import os
+
+    speech, noise = audio
+    make = lambda **kw: MixingDataset(speech, noise, _front(), snr_db=0,  # noqa: E731
+                                      random_state=0, **kw)
+    assert make(buffer_size=64).fingerprint() != make(buffer_size=65).fingerprint()
+    assert make(buffer_size=64).fingerprint() == make(buffer_size=64).fingerprint()
+    paths = []
+    for i, y in enumerate(speech):
+        paths.append(str(tmp_path / f"s{i}.wav"))
+        io.save(paths[-1], y, SR, subtype="FLOAT")
+    noise_path = str(tmp_path / "n.wav")
+    io.save(noise_path, noise[0], SR, subtype="FLOAT")
+
+    def lazy():
+        return MixingDataset(paths, [noise_path], _front(), snr_db=0, random_state=0)
+
+    before = lazy().fingerprint()
+    assert lazy().fingerprint() == before
+    # another utterance's audio, same length (same file size), in a file the first mixture
+    # does not read: only the file's modification time tells
+    first = int(lazy()._order((0, 0))[0])
+    other = next(i for i in range(len(paths)) if i != first)
+    stat = os.stat(paths[other])
+    io.save(paths[other], speech[other][::-1].copy(), SR, subtype="FLOAT")
+    os.utime(paths[other], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert os.path.getsize(paths[other]) == stat.st_size
+    assert lazy().fingerprint() != before

@@ -33,6 +33,7 @@ from ..exceptions import ParameterError
 from ._checkpoint import TrainingCheckpoint
 from ._data import UtteranceDataset, UtteranceSplit, check_context, check_utterances, collate_batch
 from ._modules import CNN0, CNN1, DNN0, DNN1
+from ._streaming import MixingDataset, StreamLoader
 
 __all__ = [
     "CNN0Regressor",
@@ -186,6 +187,14 @@ class _MaskRegressor(NeuralNetRegressor):
         frame is dropped (BatchNorm cannot train on one sample), and batches are
         pinned in memory when computing on CUDA. ``iterator_train__*`` /
         ``iterator_valid__*`` parameters override all of these.
+
+        A stream (an ``IterableDataset`` such as
+        :class:`~sksep.models.MixingDataset`) shuffles itself and has no
+        length: every frame of it is trained on (no ``drop_last``), through a
+        ``StreamLoader`` that joins a one-frame batch to its neighbour when
+        the network has BatchNorm layers. A MixingDataset starts at this
+        network's epoch count (``len(history)``): a fresh fit at epoch 0,
+        ``partial_fit`` and warm starts where the last fit stopped.
         """
         prefix = "iterator_train" if training else "iterator_valid"
         iterator = self.iterator_train if training else self.iterator_valid
@@ -198,10 +207,15 @@ class _MaskRegressor(NeuralNetRegressor):
             if isinstance(base, UtteranceDataset):
                 kwargs.setdefault("collate_fn", collate_batch)
             if isinstance(dataset, torch.utils.data.IterableDataset):
-                # Streaming datasets shuffle themselves and have no length; a partial last
-                # batch may hold one frame, which BatchNorm cannot train on: drop it.
+                # Streaming datasets shuffle themselves and have no length. Every frame is
+                # kept; a partial last batch (one per worker) may hold one frame, which
+                # BatchNorm cannot train on: StreamLoader joins it to its neighbour.
                 if training:
-                    kwargs.setdefault("drop_last", True)
+                    if isinstance(dataset, MixingDataset):
+                        dataset.epoch = len(self.history)
+                    if iterator is DataLoader:
+                        iterator = StreamLoader
+                        kwargs.setdefault("merge_single", self._has_batchnorm())
                 if hasattr(dataset, "worker_init_fn"):
                     kwargs.setdefault("worker_init_fn", dataset.worker_init_fn)
             elif training:
@@ -211,6 +225,24 @@ class _MaskRegressor(NeuralNetRegressor):
             if torch.device(self.device or "cpu").type == "cuda":
                 kwargs.setdefault("pin_memory", True)
         return iterator(dataset, **kwargs)
+
+    def _has_batchnorm(self):
+        module = getattr(self, "module_", None)
+        return module is not None and any(
+            isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch, refusing a training epoch without a single batch."""
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training and iterator is not None and self.history[-1, "train_batch_count"] == 0:
+            drop = self.get_params_for("iterator_train").get("drop_last")
+            why = (f"iterator_train__drop_last={drop!r} dropped its only, partial batch "
+                   "(fewer samples than the batch size)" if drop
+                   else "the training data served no samples")
+            raise ParameterError(
+                f"{type(self).__name__}: epoch {len(self.history)} ended without a single "
+                f"training batch: {why}; nothing was trained"
+            )
 
     def _fitted_shapes(self, dataset):
         sample_shape = tuple(dataset.sample_shape)
@@ -329,8 +361,9 @@ class _MaskRegressor(NeuralNetRegressor):
         ------
         ParameterError
             If a parameter is out of range (e.g. ``max_epochs=0``, ``batch_size=0``,
-            ``lr=0``), the data do not fit the network, or a training batch of
-            a network with BatchNorm layers holds a single frame.
+            ``lr=-1``), the data do not fit the network, a training batch of
+            a network with BatchNorm layers holds a single frame, or an epoch
+            ends without a single training batch.
         """
         self._check_training_params()
         dataset = self.get_dataset(X, y)

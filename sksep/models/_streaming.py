@@ -53,6 +53,89 @@ def _is_path(x):
     return isinstance(x, (str, os.PathLike))
 
 
+class _EpochCounter:
+    """The epoch count a dataset shares with its layout copies (see ``MixingDataset.epoch``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value=0):
+        self.value = int(value)
+
+
+def _batch_length(batch):
+    """Samples in a collated ``(x, y)`` batch of tensors, or None for anything else."""
+    if isinstance(batch, (tuple, list)) and batch and all(torch.is_tensor(t) for t in batch):
+        n = {len(t) for t in batch}
+        if len(n) == 1:
+            return n.pop()
+    return None
+
+
+def _merge_single_samples(batches):
+    """Batches as they come, but a one-sample batch is joined to its neighbour.
+
+    BatchNorm cannot train on one sample. A stream's last batch (one per
+    DataLoader worker) may hold a single one; rather than dropping it, it is
+    appended to the batch before it (or, when it comes first, the next one).
+    Only a stream of one sample in all still gives a one-sample batch.
+    """
+    held = None
+    for batch in batches:
+        if held is None:
+            held = batch
+            continue
+        sizes = (_batch_length(held), _batch_length(batch))
+        if 1 in sizes and None not in sizes:
+            held = type(held)(torch.cat([a, b]) for a, b in zip(held, batch))
+            continue
+        yield held
+        held = batch
+    if held is not None:
+        yield held
+
+
+class StreamLoader(torch.utils.data.DataLoader):
+    """The DataLoader the regressors train a stream (an ``IterableDataset``) with.
+
+    A plain :class:`torch.utils.data.DataLoader` (``drop_last`` is False
+    unless given: every sample is served) that also
+
+    - joins a one-sample batch to its neighbour when ``merge_single=True``
+      (the regressors set it for networks with BatchNorm layers, which cannot
+      train on one sample);
+    - counts the epochs of a :class:`MixingDataset` in this process when the
+      samples are made by DataLoader workers (``num_workers > 0``), so that its
+      ``epoch`` stays true and every worker mixes the items of the right epoch,
+      also with ``persistent_workers=True``.
+
+    Parameters
+    ----------
+    dataset : IterableDataset
+    *args, **kwargs
+        :class:`~torch.utils.data.DataLoader` arguments.
+    merge_single : bool, default=False
+        Join a one-sample batch to the batch before it (or after it).
+    """
+
+    def __init__(self, dataset, *args, merge_single=False, **kwargs):
+        super().__init__(dataset, *args, **kwargs)
+        self.merge_single = bool(merge_single)
+
+    def __iter__(self):
+        dataset = self.dataset
+        counted = self.num_workers > 0 and isinstance(dataset, MixingDataset)
+        if counted:
+            # Workers copy the dataset when they start (in super().__iter__, or once for
+            # persistent workers, which then count their epochs themselves): epoch e's
+            # workers see epoch e, and this process goes on to e + 1.
+            dataset._loader_counts = True
+        batches = super().__iter__()
+        if counted:
+            dataset._loader_counts = False
+            dataset.epoch += 1
+        return _merge_single_samples(batches) if self.merge_single else batches
+
+
 class _Source:
     """Utterances held in memory or read lazily from files, at one sample rate."""
 
@@ -93,6 +176,18 @@ class _Source:
 
     def __len__(self):
         return len(self.paths) if self.lazy else len(self.waves)
+
+    def file_stats(self):
+        """``(path, size, mtime_ns, n_samples, sr)`` of every file (lazy sources only)."""
+        stats = []
+        for i, path in enumerate(self.paths):
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                raise AudioError(f"{self.describe(i)} cannot be read: {exc}") from exc
+            stats.append((path, int(st.st_size), int(st.st_mtime_ns),
+                          int(self.native_len[i]), int(self.native_sr[i])))
+        return stats
 
     def describe(self, i):
         return f"{self.name}[{i}]" + (f" ({self.paths[i]!r})" if self.lazy else "")
@@ -208,7 +303,15 @@ class MixingDataset(torch.utils.data.IterableDataset):
     Attributes
     ----------
     epoch : int
-        Epochs started in this process (each ``iter()`` starts one).
+        The epoch whose mixtures the next ``iter()`` makes: each ``iter()``
+        starts one. The dataset and its copies made by :meth:`with_layout`
+        (which the regressors train on) share it, so after
+        ``net.fit(ds, None)`` it is the number of epochs trained. A regressor
+        sets it to its own epoch count (``len(net.history)``) when a fit
+        starts: 0 for a fresh ``fit``, so fitting twice trains on the same
+        mixtures, while ``partial_fit``, a warm-start ``fit`` and a run
+        resumed by :class:`TrainingCheckpoint` go on with the mixtures of the
+        epochs that follow.
     sample_shape : tuple of int
         Shape of one served input sample, in the current layout.
     n_outputs : int
@@ -221,9 +324,13 @@ class MixingDataset(torch.utils.data.IterableDataset):
     -----
     With DataLoader workers (``iterator_train__num_workers=2``), worker
     ``w`` of ``W`` mixes items ``w, w + W, ...`` and keeps its own shuffle
-    buffer. The epoch part of the seed is then the DataLoader's per-epoch
-    base seed, which the regressor's ``random_state`` fixes; runs still repeat
-    exactly, but the draws differ from a run without workers.
+    buffer. Trained by a regressor (whose DataLoader, a ``StreamLoader``,
+    counts the epochs), the workers make the same mixtures as a run without
+    workers, with or without ``persistent_workers``; only the order of the
+    frames differs. Iterated by another DataLoader, whose workers cannot learn the
+    epoch, a worker's draws are seeded by the DataLoader's per-epoch base
+    seed and the epochs that worker has served: they repeat with torch's
+    seed but differ from a run without workers.
 
     A streaming dataset has no utterance list to split, so the regressors'
     default internal split cannot apply: train with ``train_split=None`` or
@@ -287,7 +394,8 @@ class MixingDataset(torch.utils.data.IterableDataset):
         self._noise = _Source(noise, self.sr, "noise", self.cache_files)
         self.n_items = (len(self._speech) if n_items is None
                         else _check_int(n_items, "n_items", low=1))
-        self.epoch = 0
+        self._epochs = _EpochCounter()
+        self._loader_counts = False
         self._layout = {"context": None, "flatten": False}
         self._fitted_frontend = None
         self._peeked = None
@@ -298,7 +406,8 @@ class MixingDataset(torch.utils.data.IterableDataset):
 
         The regressors call this in ``fit``: flat frames for the DNNs
         (``flatten=True``), ``(left + 1 + right, F)`` patches for the CNNs
-        (``context=(left, right)``).
+        (``context=(left, right)``). The copy shares ``epoch`` with this
+        dataset: epochs served by the copy advance this dataset's too.
         """
         new = copy.copy(self)
         new._layout = {"context": None if context is None else check_context(context),
@@ -309,6 +418,17 @@ class MixingDataset(torch.utils.data.IterableDataset):
         new._noise = copy.copy(self._noise)
         new._noise._cache = OrderedDict()
         return new
+
+    @property
+    def epoch(self):
+        """The epoch whose mixtures the next ``iter()`` makes (shared with the layout copies)."""
+        return self._epochs.value
+
+    @epoch.setter
+    def epoch(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ParameterError(f"epoch must be an integer >= 0, got epoch={value!r}")
+        self._epochs.value = int(value)
 
     def _peek(self):
         if self._peeked is None:
@@ -333,20 +453,23 @@ class MixingDataset(torch.utils.data.IterableDataset):
     def fingerprint(self):
         """Text that changes with the mixtures this dataset makes.
 
-        A hash of the sources (waveforms, or file paths), the mixing, target
-        and layout settings, the front end, the augmentation's repr and the
-        features and mask of the first mixture (which show the fitted
+        A hash of the sources (waveforms; or file paths with each file's
+        size, modification time, length and sample rate, so that a file
+        overwritten with other audio changes it), the mixing, target, layout
+        and shuffle-buffer settings, the front end, the augmentation's repr
+        and the features and mask of the first mixture (which show the fitted
         ``transform``). :class:`TrainingCheckpoint` keys runs by it.
         """
         sources = []
         for src in (self._speech, self._noise):
             if src.lazy:
-                sources.append(hashlib.sha256("\0".join(src.paths).encode()).hexdigest()[:16])
+                sources.append(hashlib.sha256(repr(src.file_stats()).encode()).hexdigest()[:16])
             else:
                 sources.append(array_digest(*src.waves))
         settings = (self.sr, self.snr_db.tolist(), self.context, self.target, self.beta,
                     self.lc_db, self.level_db, self.peak, self.n_items, self.random_state,
-                    self._layout, stable_repr(self.frontend), stable_repr(self.augment))
+                    self._layout, stable_repr(self.frontend), stable_repr(self.augment),
+                    self.buffer_size)
         first = array_digest(*self.mixture(0)[3:])
         settings_digest = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
         return (f"MixingDataset speech:{sources[0]} noise:{sources[1]} "
@@ -435,10 +558,18 @@ class MixingDataset(torch.utils.data.IterableDataset):
         info = torch.utils.data.get_worker_info()
         if info is None:
             key, worker, n_workers = (0, self.epoch), 0, 1
-            self.epoch += 1
         else:
-            # Each worker holds a copy: the epoch is told by the DataLoader's base seed.
-            key, worker, n_workers = (1, int(info.seed - info.id)), info.id, info.num_workers
+            worker, n_workers = info.id, info.num_workers
+            if self._loader_counts:
+                # A StreamLoader's worker: its copy holds the epoch (and counts on, for
+                # persistent workers), so the draws are those of a run without workers.
+                key = (0, self.epoch)
+            else:
+                # Another DataLoader's worker cannot learn the epoch: its base seed (new each
+                # epoch) and the epochs this copy has served (persistent workers) tell it.
+                key = (1, int(info.seed - info.id), self.epoch)
+        # Each iter() starts an epoch (in a worker, of the worker's own copy).
+        self.epoch += 1
         shuffle = np.random.default_rng([self.random_state, *key, 2**32 + worker])
         xs, ys, n_held = [], [], 0
         for i in range(worker, self.n_items, n_workers):
