@@ -37,7 +37,7 @@ from skorch.callbacks import (
 )
 
 from sksep.datasets import AudioCollection, make_mixtures, read_mixtures
-from sksep.exceptions import CorpusLayoutError, ModelFileError
+from sksep.exceptions import CorpusLayoutError, ModelFileError, ParameterError
 from sksep.models import DNN0Regressor, TrainingCheckpoint, UtteranceSplit
 
 
@@ -243,6 +243,88 @@ def test_training_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):
     assert [row["epoch"] for row in longer.history] == [1, 2, 3, 4, 5, 6]
     straight = _resumable(tmp_path / "straight6", 6).fit(X, Y)
     _assert_same_weights(_weights(longer), _weights(straight))
+
+
+def _history_without_durations(net):
+    return [{k: v for k, v in row.items() if k != "dur"} for row in net.history]
+
+
+def test_resumed_history_equals_the_uninterrupted_one(tmp_path):
+    """The *_best flags too: the scoring callbacks go on from the restored best scores."""
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((100, 6)).astype(np.float32) for _ in range(6)]
+    Y = [rng.uniform(size=(100, 3)).astype(np.float32) for _ in range(6)]
+
+    def make(folder, *extra):
+        return DNN0Regressor(module__hidden_dim=8, max_epochs=6, verbose=0, random_state=0,
+                             lr=0.05, callbacks=[("checkpoint", TrainingCheckpoint(folder)),
+                                                 *extra])
+
+    ref = make(tmp_path / "ref").fit(X, Y)
+    # after the interruption, an epoch is not the best so far: a flag that can come out wrong
+    assert False in ref.history[2:, "valid_loss_best"]
+    with pytest.raises(KeyboardInterrupt, match="epochs 1-2 are saved"):
+        make(tmp_path / "run", ("interrupt", Interrupt(epoch=3, batch=1))).fit(X, Y)
+    net = make(tmp_path / "run").fit(X, Y)
+    assert dict(net.callbacks_)["checkpoint"].resumed_epochs_ == 2
+    assert _history_without_durations(net) == _history_without_durations(ref)
+    scoring = dict(net.callbacks_)["valid_loss"]
+    assert scoring.best_score_ == min(ref.history[:, "valid_loss"])
+
+
+def test_run_key_tells_object_parameters_apart(tmp_path):
+    """Objects as parameters (e.g. an optimizer with its arguments bound) belong to the run."""
+    import functools
+
+    X, Y = _data()
+
+    def sgd(momentum, **params):
+        return _resumable(tmp_path, 1, optimizer__weight_decay=0.0, **params,
+                          optimizer=functools.partial(torch.optim.SGD, momentum=momentum))
+
+    first = sgd(0.0).fit(X, Y)
+    other = sgd(0.9).fit(X, Y)
+    assert _resumed(other) == 0 and other.optimizer_.param_groups[0]["momentum"] == 0.9
+    assert dict(other.callbacks_)["checkpoint"].run_dir_ \
+        != dict(first.callbacks_)["checkpoint"].run_dir_
+    assert _resumed(sgd(0.0).fit(X, Y)) == 1  # the same partial: the same run
+    config = json.loads((dict(first.callbacks_)["checkpoint"].run_dir_ / "run.json").read_text())
+    assert "momentum=0.0" in config["config"]["optimizer"]
+    # an object known only by its address is keyed by its hash ...
+    hashed = [dict(_resumable(tmp_path, 1, iterator_valid__worker_init_fn=_Seeder(k))
+                   .fit(X, Y).callbacks_)["checkpoint"] for k in (1, 2, 1)]
+    assert hashed[0].run_dir_ != hashed[1].run_dir_ and hashed[2].run_dir_ == hashed[0].run_dir_
+    assert hashed[2].resumed_epochs_ == 1
+    # ... and one that cannot be hashed either is refused, by name, rather than left out
+    with pytest.raises(ParameterError, match="iterator_valid__worker_init_fn"):
+        _resumable(tmp_path, 1, iterator_valid__worker_init_fn=_Unhashable()).fit(X, Y)
+
+
+class _Seeder:
+    """A callable parameter whose repr shows only its address."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self, worker_id):
+        pass
+
+
+class _Unhashable(_Seeder):
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()  # cannot be pickled, so joblib cannot hash it
+
+
+def test_interrupt_in_the_first_epoch_says_nothing_was_saved(tmp_path):
+    X, Y = _data()
+    with pytest.raises(KeyboardInterrupt) as info:
+        _resumable(tmp_path, 3, ("interrupt", Interrupt(epoch=1, batch=1))).fit(X, Y)
+    assert "nothing was saved" in str(info.value) and "1-0" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+    net = _resumable(tmp_path, 3).fit(X, Y)  # and the next fit starts afresh
+    assert _resumed(net) == 0 and len(net.history) == 3
 
 
 class NumpyScore(Callback):

@@ -13,12 +13,14 @@ so one folder serves a whole grid search.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 import numbers
 from pathlib import Path
 
+import joblib
 import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
@@ -32,6 +34,8 @@ __all__ = ["TrainingCheckpoint", "array_digest", "stable_repr"]
 _FORMAT = 1
 # parameters that may change between an interrupted run and its resumption
 _FREE_PARAMS = ("max_epochs", "verbose", "device", "callbacks")
+# parameters that are part of the run through its other entries ("validation")
+_KEYED_ELSEWHERE = ("train_split",)
 
 
 def array_digest(*arrays):
@@ -56,21 +60,58 @@ def stable_repr(obj):
 
 
 def _describe(value):
-    """A stable text for a parameter value, or None when it has none (objects)."""
-    if value is None or isinstance(value, (bool, numbers.Number, str)):
+    """A stable text for a parameter value, or None when it has none.
+
+    Plain values by their repr, classes and functions by their qualified
+    names, containers and :func:`functools.partial` item by item, arrays by
+    a hash of their bytes, other objects by their repr when it holds no
+    memory address, else by their class and :func:`joblib.hash` (None when
+    they cannot be hashed).
+    """
+    if value is None or isinstance(value, (bool, numbers.Number, str, bytes)):
         return repr(value)
-    if inspect.isclass(value) or inspect.isfunction(value):
-        return f"{value.__module__}.{value.__qualname__}"
+    if inspect.isclass(value) or inspect.isroutine(value):
+        module = getattr(value, "__module__", None) or ""
+        name = getattr(value, "__qualname__", None) or getattr(value, "__name__", repr(value))
+        return f"{module}.{name}" if module else name
     if isinstance(value, (tuple, list)):
         parts = [_describe(v) for v in value]
         return None if None in parts else f"({', '.join(parts)})"
-    return None
+    if isinstance(value, dict):
+        parts = {str(k): _describe(v) for k, v in value.items()}
+        if None in parts.values():
+            return None
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in sorted(parts.items())) + "}"
+    if isinstance(value, functools.partial):
+        parts = [_describe(value.func), *(_describe(a) for a in value.args),
+                 *(None if (d := _describe(v)) is None else f"{k}={d}"
+                   for k, v in sorted(value.keywords.items()))]
+        return None if None in parts else f"functools.partial({', '.join(parts)})"
+    if isinstance(value, np.ndarray):
+        return f"ndarray sha256:{array_digest(value)}"
+    text = repr(value)
+    if " at 0x" not in text:
+        return text
+    try:
+        digest = joblib.hash(value)
+    except Exception:  # noqa: BLE001 - unpicklable: no stable description
+        return None
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__} joblib.hash:{digest}"
 
 
 def _config(net):
-    """The net's settings that a resumed run must share with the interrupted one."""
+    """The net's settings that a resumed run must share with the interrupted one.
+
+    Raises
+    ------
+    ParameterError
+        If a parameter's value has no stable description (see :func:`_describe`),
+        so that runs differing in it could not be told apart.
+    """
     params = {k: v for k, v in net.get_params(deep=True).items()
-              if k.split("__")[0] not in _FREE_PARAMS}
+              if k.split("__")[0] not in _FREE_PARAMS and k not in _KEYED_ELSEWHERE
+              and not k.startswith("_")}
     # Of the callbacks, only those whose state is restored count (others may come and go),
     # read from the live objects: skorch's get_params reports the defaults' values.
     for name, cb in getattr(net, "callbacks_", []):
@@ -80,8 +121,15 @@ def _config(net):
     config = {}
     for key, value in sorted(params.items()):
         text = _describe(value)
-        if text is not None:
-            config[key] = text
+        if text is None:
+            raise ParameterError(
+                f"TrainingCheckpoint cannot key the run by {key}={value!r}: the value has no "
+                "stable description (its repr holds a memory address and joblib cannot hash "
+                "it), so a run with another value could be resumed in its place. Give a "
+                "class, a function, a functools.partial or an object with a repr of its "
+                "settings"
+            )
+        config[key] = text
     return config
 
 
@@ -103,6 +151,26 @@ def _plain(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
+
+
+def _restore_best_scores(net):
+    """Give the scoring callbacks the best scores of the restored history.
+
+    skorch's scoring callbacks (``train_loss``, ``valid_loss``, EpochScoring)
+    keep the best score so far to record ``<name>_best`` each epoch; they set
+    it before the history is restored. The best score is the one of the last
+    epoch flagged best, as :class:`skorch.callbacks.EpochScoring` reads it.
+    """
+    for _, cb in net.callbacks_:
+        if not hasattr(cb, "best_score_"):
+            continue
+        name = getattr(cb, "name_", None) or getattr(cb, "name", None)
+        if not isinstance(name, str):
+            continue
+        flags = [row.get(f"{name}_best") for row in net.history]
+        best = [i for i, flag in enumerate(flags) if flag is True]
+        if best and name in net.history[best[-1]]:
+            cb.best_score_ = net.history[best[-1]][name]
 
 
 def _split_key(train_split):
@@ -131,7 +199,10 @@ class TrainingCheckpoint(Callback):
 
     A *run* is the network's settings (every parameter of the network, its
     learning-rate scheduler and its early stopping, but ``max_epochs``,
-    ``verbose`` and ``device``), the ``metadata``, the training data (the
+    ``verbose`` and ``device``; objects such as
+    ``optimizer=functools.partial(torch.optim.SGD, momentum=0.9)`` by their
+    repr, or by a :func:`joblib.hash` when the repr holds a memory address),
+    the ``metadata``, the training data (the
     dataset's ``fingerprint()``: a hash of in-memory frames and masks, or of a
     stream's sources and settings) and the validation data (the split's
     settings, or the fingerprint of a fixed validation set). Each run has its own subfolder of
@@ -144,10 +215,13 @@ class TrainingCheckpoint(Callback):
     A run that ended (early stopping, or ``max_epochs`` reached) is kept:
     fitting again restores the finished model without training; raising
     ``max_epochs`` trains the extra epochs, unless early stopping had ended
-    the run. An interrupted fit (Ctrl-C) raises :class:`KeyboardInterrupt`
+    the run. A resumed run's history, ``*_best`` flags included, is the
+    uninterrupted run's (the scoring callbacks get the best scores of the
+    restored epochs). An interrupted fit (Ctrl-C) raises :class:`KeyboardInterrupt`
     after the last finished epoch is saved, rather than ending quietly as
     skorch does, so that a script does not go on with a half-trained network.
-    At most the unfinished epoch is lost.
+    At most the unfinished epoch is lost; interrupted before its first epoch
+    finished, a run has saved nothing, and the message says so.
 
     Parameters
     ----------
@@ -165,6 +239,12 @@ class TrainingCheckpoint(Callback):
         The subfolder of the last fit's run.
     resumed_epochs_ : int
         Epochs restored at the start of the last fit (0 when it started afresh).
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if a network parameter's value can be neither described
+        nor hashed (it could not tell this run from another).
 
     Notes
     -----
@@ -298,6 +378,7 @@ class TrainingCheckpoint(Callback):
                 f"the training checkpoint {path} does not fit this network: {exc}"
             ) from exc
         net.history = History(json.loads(state["history"]))
+        _restore_best_scores(net)
         for name, cb in net.callbacks_:
             if name in state["schedulers"] and getattr(cb, "lr_scheduler_", None) is not None:
                 cb.lr_scheduler_.load_state_dict(state["schedulers"][name])
@@ -330,6 +411,16 @@ class TrainingCheckpoint(Callback):
         if stopped or self.target_epochs_ is None:
             return
         if self.saved_epochs_ < self.target_epochs_:
+            if not self.saved_epochs_:
+                if (self.run_dir_ / self.filename).exists():  # by an earlier fit of this run
+                    raise KeyboardInterrupt(
+                        "training interrupted before an epoch of this fit had finished; the "
+                        f"state saved earlier is kept in {self.run_dir_}"
+                    )
+                raise KeyboardInterrupt(
+                    "training interrupted before its first epoch had finished: nothing was "
+                    "saved, so fitting again starts afresh"
+                )
             raise KeyboardInterrupt(
                 f"training interrupted; epochs 1-{self.saved_epochs_} are saved in "
                 f"{self.run_dir_}: fit again with the same checkpoint folder to resume"
