@@ -106,7 +106,9 @@ def _add_compare(sub):
     p.add_argument("-o", "--out", default="analysis", help="report folder (default: analysis)")
     p.add_argument("--quick", action="store_true", help="tiny smoke run (about 2 minutes)")
     p.add_argument("--cache", default=None, help="cache folder (default: ~/.cache/sksep/compare)")
-    p.add_argument("--force", action="store_true", help="ignore cached results")
+    p.add_argument("--force", action="store_true",
+                   help="recompute everything selected: no cached results, training states "
+                   "or features are reused")
     p.add_argument("--jobs", type=int, default=2, help="parallel jobs for scoring (default: 2)")
     p.add_argument(
         "--networks", nargs="+", default=["DNN_0", "DNN_1", "CNN_0", "CNN_1"],
@@ -407,13 +409,14 @@ def _enhance_file(enhancer, src, dst, *, out_sr, fmt, plan, quiet):
     from .io import info
 
     meta = info(src)  # AudioError naming the file when it cannot be read
+    # the caller puts the file's name before these messages
     if meta.n_samples == 0:
-        raise AudioError(f"{str(src)!r} is empty")
+        raise AudioError("the file holds no samples")
     in_sr, model_sr = meta.sr, plan.sr
     if meta.n_samples * model_sr // in_sr < plan.min_input:  # soxr gives at least the floor
         raise AudioError(
-            f"{str(src)!r} is too short: {meta.duration:.3g} s, the model needs at least "
-            f"{plan.min_input / model_sr:.3g} s")
+            f"too short: {meta.n_samples} samples ({meta.duration:.3g} s); the model needs at "
+            f"least {plan.min_input / model_sr:.3g} s")
     if meta.n_channels > 1 and not quiet:
         _note(f"{src}: {meta.n_channels} channels, mixed down to mono")
     out_sr = out_sr or in_sr

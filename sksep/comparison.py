@@ -14,8 +14,11 @@ Work is cached per system under ``cache_dir`` (one CSV of per-utterance scores,
 a training history and an example output each), so an interrupted run resumes
 where it stopped and a finished run only rewrites the report. A network's
 training state is saved after every epoch (a
-:class:`~sksep.models.TrainingCheckpoint` under ``cache_dir``), so a system
-cut short resumes from its last finished epoch.
+:class:`~sksep.models.TrainingCheckpoint` under ``cache_dir``, a folder per
+system), so a system cut short resumes from its last finished epoch.
+``force=True`` (``sksep compare --force``) reuses none of it: the selected
+systems' results and training states and the cached features are deleted
+and computed again.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,7 +378,11 @@ def run_comparison(
     n_jobs : int, default=2
         Parallel jobs for scoring.
     force : bool, default=False
-        Ignore cached results and recompute everything.
+        Ignore cached work and recompute everything selected: the results of
+        every system run, and for the selected networks their saved training
+        state (so they train from epoch 1) and the cached features (the
+        ``features`` folder of the cache, shared by all networks) are
+        deleted first.
     verbose : bool, default=True
         Print progress.
 
@@ -413,6 +421,9 @@ def run_comparison(
 
     from joblib import Memory
 
+    if force and networks and features:
+        # features computed by older code must not feed the networks trained now
+        shutil.rmtree(cache / "features", ignore_errors=True)
     memory = Memory(str(cache / "features"), verbose=0)
     tables = {}
     extras = {}
@@ -475,7 +486,10 @@ def run_comparison(
                 enh = make_enhancer(network, feature, settings, memory=memory, verbose=verbose)
                 # the training state of every epoch: an interrupted run resumes mid-system
                 net = enh.estimator.steps[-1][1]
-                checkpoint = TrainingCheckpoint(cache / "training")
+                training = cache / "training" / _slug(f"{network}, {feature}")
+                if force:  # the saved state of older code must not be resumed
+                    shutil.rmtree(training, ignore_errors=True)
+                checkpoint = TrainingCheckpoint(training)
                 net.set_params(callbacks=[*(net.callbacks or []), ("checkpoint", checkpoint)])
                 log(f"training {network} on {feature} features ...")
                 enh.fit(train.noisy, train.clean)

@@ -420,7 +420,7 @@ def test_too_short_files_are_named_with_durations(folders, model, tmp_path, caps
                      str(model)])
     err = capsys.readouterr().err
     assert code == 1
-    assert "tiny.wav' is too short: 0.005 s, the model needs at least 0.016 s" in err
+    assert "tiny.wav: too short: 80 samples (0.005 s); the model needs at least 0.016 s" in err
     assert "X[0]" not in err
     # train: the file is named before any training, with its duration and the minimum
     speech = tmp_path / "speech"

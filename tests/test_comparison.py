@@ -108,3 +108,32 @@ def test_report_puts_matched_and_unseen_side_by_side(tmp_path):
     cells = [c.strip() for c in rows[0].strip("|").split("|")][1:]
     assert len(cells) == 4 and all(re.fullmatch(r"[+-]\d+\.\d+", c) for c in cells)
     assert "Held out of training (`heldout_kinds`): music." in readme
+
+
+@pytest.mark.slow
+def test_force_retrains_from_epoch_1_and_recomputes_the_features(tmp_path, capsys):
+    """``--force`` is the remedy after code changes: nothing of the cache may be reused, not
+    the networks' saved training state (a finished run would be restored) nor the features."""
+    import json
+
+    from sksep._report import slug
+
+    kwargs = dict(cache_dir=tmp_path / "cache", settings=TINY, networks=("DNN_0",),
+                  features=("stft",), n_jobs=1)
+    run_comparison(tmp_path / "report", **kwargs)
+    capsys.readouterr()
+    cache = tmp_path / "cache"
+    [meta] = cache.glob(f"*/*/results/{slug('DNN_0, stft')}.json")
+    first = json.loads(meta.read_text())["history"]
+    [features] = cache.glob("*/*/features")
+    (features / "marker").write_text("features of older code")
+    [training] = cache.glob("*/*/training")
+    assert list(training.rglob("training_state.pt"))  # the finished run's state is there
+
+    run_comparison(tmp_path / "report", force=True, **kwargs)
+    log = capsys.readouterr().out
+    assert "training DNN_0" in log and "resumed" not in log and ": cached" not in log
+    again = json.loads(meta.read_text())["history"]
+    assert [row["epoch"] for row in again] == [1]
+    assert again[0]["dur"] != first[0]["dur"]  # trained anew, not restored from the state
+    assert not (features / "marker").exists()
