@@ -578,8 +578,8 @@ def main(argv=None):
             return 2
         except KeyboardInterrupt:
             where = checkpoint_dir(args)
-            print(f"\ninterrupted: the finished epochs are saved in {where}; run the same "
-                  "command again to resume", file=sys.stderr)
+            print(f"\ninterrupted: finished epochs, if any, are saved in {where}; run the "
+                  "same command again to resume", file=sys.stderr)
             return 130
         net = enhancer.estimator_.steps[-1][1]
         if not finished(net, args.epochs):  # Ctrl-C without a checkpoint: skorch ends quietly

@@ -1,7 +1,10 @@
 """Feature cache: sharded, keyed, resumable, atomic; parallel extraction; Pipeline memory reuse."""
 
+import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,7 @@ from sksep.features import (
     cache_features,
     transform_parallel,
 )
+from sksep.features._cache import STALE_TMP_SECONDS
 from sksep.models import DNN0Regressor
 
 SR = 8000
@@ -79,8 +83,12 @@ def test_interrupted_build_resumes_with_only_the_missing_shards(corpus, tmp_path
     (folder,) = tmp_path.iterdir()
     with pytest.raises(ParameterError, match="unfinished"):
         FeatureCache(folder)
-    # a half-written shard left by a kill, and a stray shard file the manifest does not list
-    (folder / "shard-00002.npy.abc.tmp").write_bytes(b"\x93NUMPY half")
+    # a half-written shard left by a kill (hours ago), and a stray shard file the manifest
+    # does not list
+    stale = folder / "shard-00002.npy.abc.tmp"
+    stale.write_bytes(b"\x93NUMPY half")
+    old = time.time() - STALE_TMP_SECONDS - 60
+    os.utime(stale, (old, old))
     (folder / "shard-00003.npy").write_bytes(b"garbage")
     rebuilt = []
     cache = cache_features(_stft(), corpus, tmp_path, shard_size=3,
@@ -95,6 +103,60 @@ def test_interrupted_build_resumes_with_only_the_missing_shards(corpus, tmp_path
     cache = cache_features(_stft(), corpus, tmp_path, shard_size=3,
                            callback=lambda i, done, n: rebuilt.append(i))
     assert rebuilt == [1] and _same(cache.to_list(), _stft().fit(corpus).transform(corpus))
+
+
+def test_another_builds_temporary_files_survive(corpus, tmp_path):
+    """Two builds of one cache side by side: neither deletes the other's file in progress."""
+    cache = cache_features(_stft(), corpus, tmp_path, shard_size=4)
+    in_progress = cache.path / "shard-00001.npy.other.tmp"   # just written by another build
+    in_progress.write_bytes(b"\x93NUMPY being written")
+    left = cache.path / "shard-00002.npy.killed.tmp"          # untouched for over an hour
+    left.write_bytes(b"\x93NUMPY half")
+    old = time.time() - STALE_TMP_SECONDS - 1
+    os.utime(left, (old, old))
+    again = cache_features(_stft(), corpus, tmp_path, shard_size=4)
+    assert again.path == cache.path
+    assert in_progress.read_bytes() == b"\x93NUMPY being written"
+    assert not left.exists()
+
+
+def test_a_shard_whose_temporary_file_vanished_is_written_again(corpus, tmp_path, monkeypatch):
+    """Another process (e.g. an older sksep sweeping the folder) deleting a shard's temporary
+    file while it is written does not fail the build: the shard is written again."""
+    made, real_mkstemp, real_save = [], tempfile.mkstemp, np.save
+
+    def mkstemp(*args, **kwargs):
+        fd, path = real_mkstemp(*args, **kwargs)
+        made.append(path)
+        return fd, path
+
+    def save(f, arr, **kwargs):
+        real_save(f, arr, **kwargs)
+        if len(made) == 1:  # the first shard's first try: swept away under its feet
+            os.unlink(made[0])
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(np, "save", save)
+    cache = cache_features(_stft(), corpus, tmp_path, shard_size=4)
+    monkeypatch.undo()
+    shard_temporaries = [p for p in made if os.path.basename(p).startswith("shard-")]
+    assert len(shard_temporaries) == cache.n_shards + 1  # one shard was written twice
+    assert _same(cache.to_list(), _stft().fit(corpus).transform(corpus))
+    assert not list(cache.path.glob("*.tmp"))
+
+
+def test_cache_key_changes_with_the_sksep_version(corpus, tmp_path, monkeypatch):
+    """New feature code comes with a new version: its features go to another folder."""
+    import sksep
+
+    cache = cache_features(_stft(), corpus[:3], tmp_path)
+    monkeypatch.setattr(sksep, "__version__", sksep.__version__ + ".changed")
+    built = []
+    other = cache_features(_stft(), corpus[:3], tmp_path,
+                           callback=lambda i, done, n: built.append(i))
+    assert other.path != cache.path and built == [0]
+    monkeypatch.undo()
+    assert cache_features(_stft(), corpus[:3], tmp_path).path == cache.path
 
 
 def test_killed_build_process_resumes(corpus, tmp_path):

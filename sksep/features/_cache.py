@@ -6,12 +6,15 @@ inside ``with joblib.parallel_backend("dask"): ...``.
 
 The cache stores the features of a fixed corpus once, in shards of
 ``shard_size`` utterances (``.npy``, no pickles), under a folder named by a
-key: a hash of the transformer (class, parameters and fitted state) and of
-the inputs (ids, lengths and content). Each shard is written to a temporary
-name and moved into place with :func:`os.replace`; the manifest
-(``manifest.json``) is rewritten the same way after every finished shard and
-only lists finished shards. An interrupted build therefore resumes where it
-stopped, and a half-written file is never taken for a shard.
+key: a hash of the sksep version, of the transformer (class, parameters and
+fitted state) and of the inputs (ids, lengths and content). Each shard is
+written to a temporary name and moved into place with :func:`os.replace`;
+the manifest (``manifest.json``) is rewritten the same way after every
+finished shard and only lists finished shards. An interrupted build therefore
+resumes where it stopped, and a half-written file is never taken for a shard.
+Temporary files left by a killed build are deleted once they are
+``STALE_TMP_SECONDS`` old, so that builds running side by side on one
+folder never delete each other's files in progress.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import numbers
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import joblib
@@ -40,6 +44,12 @@ __all__ = ["FeatureCache", "cache_features", "transform_parallel"]
 
 _VERSION = 1
 _MANIFEST = "manifest.json"
+#: Age (seconds since the last write) from which a cache folder's temporary file is taken
+#: for one left by a killed build and deleted. Younger ones may belong to a build in progress.
+STALE_TMP_SECONDS = 3600
+# Writes of a shard or manifest whose temporary file vanished (deleted by another build) are
+# tried again this many times in all.
+_WRITE_ATTEMPTS = 3
 
 
 # ---------------------------------------------------------------------------
@@ -170,8 +180,10 @@ def _content_hash(items, lazy):
 
 
 def _cache_key(transformer, items, ids, lazy):
+    from .. import __version__  # feature code changes between versions: so does the key
+
     h = hashlib.sha256()
-    h.update(f"sksep-feature-cache-{_VERSION}".encode())
+    h.update(f"sksep-feature-cache-{_VERSION}-sksep-{__version__}".encode())
     h.update(type(transformer).__module__.encode() + b"." + type(transformer).__qualname__.encode())
     h.update(joblib.hash(transformer).encode())  # parameters and fitted state
     h.update(json.dumps([ids, [len(x) if not lazy else os.path.getsize(x) for x in items]])
@@ -180,19 +192,55 @@ def _cache_key(transformer, items, ids, lazy):
     return h.hexdigest()
 
 
+def _write_replace(path, write):
+    """Write ``path`` through a temporary file and :func:`os.replace`.
+
+    ``write(f)`` writes the content into the open temporary file. Should the
+    temporary file vanish before it is moved into place (deleted by another
+    process), the write is tried again, ``_WRITE_ATTEMPTS`` times in all.
+    Returns the SHA-256 of the written file.
+    """
+    folder, name = os.path.dirname(path), os.path.basename(path)
+    for attempt in range(1, _WRITE_ATTEMPTS + 1):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=name + ".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            digest = _file_digest(tmp)
+            os.replace(tmp, path)
+            return digest
+        except FileNotFoundError:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            if attempt == _WRITE_ATTEMPTS or not os.path.isdir(folder):
+                raise
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _atomic_write_bytes(path, data):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    _write_replace(path, lambda f: f.write(data))
+
+
+def _remove_stale_temporaries(folder, max_age=None):
+    """Delete the temporary files of ``folder`` not written to for ``max_age`` seconds.
+
+    Those are left by a killed build; younger ones may be another build's
+    files in progress and are left alone.
+    """
+    max_age = STALE_TMP_SECONDS if max_age is None else max_age
+    now = time.time()
+    for tmp in glob.glob(os.path.join(glob.escape(str(folder)), "*.tmp")):
+        try:
+            if now - os.stat(tmp).st_mtime >= max_age:
+                os.unlink(tmp)
+        except FileNotFoundError:  # finished or removed by another build meanwhile
+            pass
 
 
 def _file_digest(path):
@@ -211,18 +259,8 @@ def _build_shard(transformer, items, lazy, folder, index):
         raise ParameterError(f"the transformer gave frames of different shapes: {sorted(tails)}")
     name = f"shard-{index:05d}.npy"
     path = os.path.join(folder, name)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.concatenate(feats), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        digest = _file_digest(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    data = np.concatenate(feats)
+    digest = _write_replace(path, lambda f: np.save(f, data, allow_pickle=False))
     return {"index": index, "file": name, "lengths": [len(f) for f in feats],
             "nbytes": os.path.getsize(path), "sha256": digest}
 
@@ -239,10 +277,14 @@ def cache_features(transformer, X, path, *, shard_size=64, n_jobs=None, verify=F
     """Compute the features of a corpus once, store them on disk in shards, reuse them.
 
     The cache lives in ``path/<TransformerClass>-<key>/``, where the key hashes
-    the transformer (parameters and fitted state) and the inputs (ids,
-    lengths, content). Another corpus or other parameters get another folder,
-    so a stale shard is never reused; the same ones find the finished shards
-    and compute only what is missing.
+    the sksep version, the transformer (parameters and fitted state) and the
+    inputs (ids, lengths, content). Another corpus, other parameters or
+    another sksep version get another folder, so a stale shard is never
+    reused; the same ones find the finished shards and compute only what is
+    missing. Temporary files in the folder that were last written
+    ``STALE_TMP_SECONDS`` (an hour) ago or more are left by killed builds
+    and deleted; younger ones may be those of a build running beside this
+    one, and are kept.
 
     Parameters
     ----------
@@ -296,8 +338,7 @@ def cache_features(transformer, X, path, *, shard_size=64, n_jobs=None, verify=F
     key = _cache_key(est, items, ids, lazy)
     folder = Path(os.fspath(path)) / f"{type(est).__name__}-{key[:20]}"
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in glob.glob(str(folder / "*.tmp")):  # left by a killed build
-        os.unlink(stale)
+    _remove_stale_temporaries(folder)
     n_shards = (len(items) + shard_size - 1) // shard_size
     manifest = _read_manifest(folder)
     if manifest is None or manifest.get("key") != key or manifest.get("shard_size") != shard_size:
