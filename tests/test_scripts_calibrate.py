@@ -29,3 +29,23 @@ def test_quick_run_prints_gains_against_the_oracle(script, capsys):
     assert (summary["oracle_stoi_gain"] > 0.1).all()
     fraction = summary["stoi_gain"] / summary["oracle_stoi_gain"]
     np.testing.assert_allclose(summary["oracle_fraction"], fraction, atol=0.02)
+
+
+def test_recordings_option_mixes_the_samples_test_noise_in_training_and_test(script, capsys,
+                                                                            monkeypatch):
+    from sksep import datasets
+
+    used = []
+    real = datasets.make_mixtures
+
+    def spy(speech, noise, **kw):
+        used.append([len(y) for y in noise])
+        return real(speech, noise, **kw)
+
+    monkeypatch.setattr(datasets, "make_mixtures", spy)
+    summary = script.main(["--quick", "--n-jobs", "1", "--noise", "recordings"])
+    test_noise = [len(y) for y in datasets.load_sample(sr=8000)[1].test]
+    assert used == [test_noise, test_noise]  # training and test mixtures: the test recordings
+    assert "with recordings noise" in capsys.readouterr().out
+    assert {"pesq_noisy", "pesq_gain"} <= set(summary.columns)
+    assert summary["pesq_noisy"].between(1.0, 4.6).all()
