@@ -20,8 +20,9 @@ def positional_items(X):
     return [get[i] for i in range(len(X))]
 
 
-def check_waveform(y, *, name="y", min_samples=1, allow_silent=True, copy=False):
-    """Validate one mono waveform and return it as a contiguous float32 1-D array.
+def check_waveform(y, *, name="y", min_samples=1, allow_silent=True, copy=False,
+                   dtype=np.float32):
+    """Validate one mono waveform and return it as a contiguous 1-D array of ``dtype``.
 
     Parameters
     ----------
@@ -34,11 +35,15 @@ def check_waveform(y, *, name="y", min_samples=1, allow_silent=True, copy=False)
     allow_silent : bool
         If False, an all-zero waveform is refused.
     copy : bool
-        Force a copy even when ``y`` is already float32.
+        Force a copy even when ``y`` already has ``dtype``.
+    dtype : {np.float32, np.float64}
+        Type of the returned array. float64 keeps float64 input as it is
+        (checked at that precision: a value beyond float32's range is finite
+        there), for maths that needs its full precision.
 
     Returns
     -------
-    y : ndarray of shape (n_samples,), float32
+    y : ndarray of shape (n_samples,), of ``dtype``
 
     Raises
     ------
@@ -71,7 +76,7 @@ def check_waveform(y, *, name="y", min_samples=1, allow_silent=True, copy=False)
     if arr.shape[0] < min_samples:
         what = "empty" if arr.shape[0] == 0 else f"only {arr.shape[0]} samples long"
         raise AudioError(f"{name} is {what}; at least {min_samples} samples are needed")
-    out = np.ascontiguousarray(arr, dtype=np.float32)
+    out = np.ascontiguousarray(arr, dtype=dtype)
     if copy and out is arr:
         out = out.copy()
     if not np.isfinite(out).all():

@@ -38,40 +38,14 @@ _PESQ_LEVEL_RANGE_DB = (-150.0, 150.0)
 _SI_SDR_ROUNDING_EPS = 16
 
 
-def _check_waveform64(y, name, allow_silent=True):
-    """:func:`check_waveform`'s rules, but return float64 without a float32 round trip.
-
-    ``check_waveform`` returns float32; a float64 waveform checked that way would
-    have samples beyond float32's range turned into infinity or zero (and then be
-    refused as non-finite or silent). Such a waveform is checked through a float32
-    stand-in with the same shape and the same NaN, infinite and zero samples, so
-    the rules and the messages are those of ``check_waveform``.
-    """
-    try:
-        arr = np.asarray(y)
-    except (TypeError, ValueError):
-        arr = None
-    if arr is None or arr.dtype.kind != "f" or arr.dtype.itemsize <= 4:
-        # ragged input, integers, other dtypes (refused) or float16/float32 (exact in float64)
-        return check_waveform(y, name=name, allow_silent=allow_silent).astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        stand_in = np.where(np.isfinite(arr), arr != 0, arr).astype(np.float32)
-    check_waveform(stand_in, name=name, allow_silent=allow_silent)
-    return np.ascontiguousarray(arr, dtype=np.float64)
-
-
 def _check_pair(clean, estimate, sr, *, sr_required=True, dtype=np.float32):
     """Validate a (clean, estimate) pair; return arrays of ``dtype`` and the int sample rate.
 
     ``dtype=np.float64`` validates without a float32 round trip (for SI-SDR and SNR,
     whose maths must keep the inputs' full precision).
     """
-    if dtype == np.float64:
-        clean = _check_waveform64(clean, name="clean", allow_silent=False)
-        estimate = _check_waveform64(estimate, name="estimate")
-    else:
-        clean = check_waveform(clean, name="clean", allow_silent=False)
-        estimate = check_waveform(estimate, name="estimate")
+    clean = check_waveform(clean, name="clean", allow_silent=False, dtype=dtype)
+    estimate = check_waveform(estimate, name="estimate", dtype=dtype)
     if clean.shape != estimate.shape:
         raise AudioError(
             f"clean has {clean.shape[0]} samples but estimate has {estimate.shape[0]}; "
