@@ -291,6 +291,10 @@ class FrontEnd(WaveformTransformer):
         at once rather than after the network has been trained.
         """
         self._check_params()
+        self._check_resynthesis()
+
+    def _check_resynthesis(self):
+        """What resynthesis needs beyond ``_check_params`` (subclasses; here nothing)."""
 
     def _n_features(self):
         return self.n_bins

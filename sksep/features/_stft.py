@@ -164,15 +164,12 @@ class STFTTransformer(FrontEnd):
             out = mag**2
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def check_resynthesis(self):
-        """Raise :class:`~sksep.exceptions.ParameterError` if :meth:`apply_mask` cannot work.
-
-        Resynthesis needs ``center=True`` (else no full frame covers the ends
+    def _check_resynthesis(self):
+        """Resynthesis needs ``center=True`` (else no full frame covers the ends
         of the signal), ``hop_length <= win_length // 2`` (else the last
         centred frame can end before the last samples) and a window/hop pair
         that satisfies the constant-overlap-add condition.
         """
-        self._check_params()
         hop, win_length = int(self.hop_length), self._win_length
         if not self.center:
             raise ParameterError(
@@ -195,7 +192,7 @@ class STFTTransformer(FrontEnd):
             )
 
     def _apply_mask(self, y, mask):
-        self.check_resynthesis()
+        self._check_resynthesis()  # apply_mask has checked the parameters
         S = self._stft(y) * mask.T
         return librosa.istft(
             S, hop_length=self.hop_length, win_length=self._win_length, n_fft=self.n_fft,
