@@ -42,10 +42,10 @@ def _front_end_of(estimator):
 _RMS_FLOOR = 1e-10
 
 
-def _check_same_count(noisy, clean):
+def _check_same_count(noisy, clean, names=("X", "y")):
     if len(noisy) != len(clean):
         raise AudioError(
-            f"X has {len(noisy)} utterances but y has {len(clean)}; "
+            f"{names[0]} has {len(noisy)} utterances but {names[1]} has {len(clean)}; "
             "give one clean utterance per noisy one"
         )
 
@@ -60,11 +60,7 @@ def _aligned_pairs(noisy, clean, front_end, *, names=("X", "y")):
         check_matching_sr(wavs, front_end.sr, owner=type(front_end).__name__)
     noisy = check_waveforms(noisy, name=names[0])
     clean = check_waveforms(clean, name=names[1])
-    if len(noisy) != len(clean):
-        raise AudioError(
-            f"{names[0]} has {len(noisy)} utterances but {names[1]} has {len(clean)}; "
-            "give one clean utterance per noisy one"
-        )
+    _check_same_count(noisy, clean, names)
     for i, (a, b) in enumerate(zip(noisy, clean)):
         if a.shape != b.shape:
             raise AudioError(
