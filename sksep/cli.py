@@ -36,9 +36,6 @@ _OUT_FORMATS = {
     "ogg": ("OGG", "VORBIS", ".ogg"),
 }
 _EXT_FORMAT = {".wav": "wav", ".flac": "flac", ".ogg": "ogg", ".oga": "ogg"}
-# highest sample rate each output format takes: libsndfile refuses FLAC above 655350 Hz, and
-# libvorbis crashes the whole process (a segmentation fault) when asked for more than 200 kHz
-_MAX_RATE = {"flac": 655350, "ogg": 200000}
 _NETWORKS = {"dnn0": "DNN_0", "dnn1": "DNN_1", "cnn0": "CNN_0", "cnn1": "CNN_1"}
 
 
@@ -310,7 +307,11 @@ def _enhance_inputs(inputs, quiet=False):
 
 def _check_rate(fmt, sr):
     """Refuse an output rate the format cannot hold (libvorbis would crash the process)."""
-    limit = _MAX_RATE.get(fmt)
+    from .io import _VORBIS_MAX_SR
+
+    # libsndfile refuses FLAC above 655350 Hz; libvorbis crashes (a segmentation fault) above
+    # io's Vorbis limit
+    limit = {"flac": 655350, "ogg": _VORBIS_MAX_SR}.get(fmt)
     if limit is not None and sr > limit:
         return (f"{fmt} output cannot be at {sr} Hz (at most {limit} Hz); choose a lower "
                 "--sr or --format wav")
