@@ -650,6 +650,36 @@ def _check_config(config, path):
         )
 
 
+def device_problem(dev):
+    """Why torch cannot compute on the parsed :class:`torch.device` ``dev`` here, or None.
+
+    One text for every caller (``sksep.load``, the command line's ``--device``):
+    CUDA or MPS missing, a CUDA index beyond the devices present, the meta
+    device; other device types are tried with a one-element tensor.
+    """
+    import torch
+
+    if dev.type == "cpu":
+        return None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            return "CUDA is not available here (no GPU, or a CPU-only PyTorch)"
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            return f"there are only {torch.cuda.device_count()} CUDA device(s) (cuda:0 ...)"
+        return None
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        return None if mps is not None and mps.is_available() else (
+            "MPS (Apple GPU) is not available here")
+    if dev.type == "meta":
+        return "the meta device holds no data"
+    try:
+        torch.empty(1, device=dev)
+    except (RuntimeError, AssertionError, ValueError, TypeError) as exc:
+        return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return None
+
+
 def _check_device(device):
     """``device`` as given to :func:`load`, if torch can use it here; else ParameterError.
 
@@ -672,21 +702,7 @@ def _check_device(device):
             f"device={device!r:.60} is not a torch device name; use e.g. 'cpu', 'cuda', "
             "'cuda:1' or 'auto'"
         ) from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            problem = "CUDA is not available here (no GPU, or a CPU-only PyTorch)"
-        elif dev.index is not None and dev.index >= torch.cuda.device_count():
-            problem = f"there are {torch.cuda.device_count()} CUDA device(s)"
-        else:
-            problem = None
-    elif dev.type == "meta":
-        problem = "the meta device holds no data"
-    else:
-        try:
-            torch.empty(1, device=dev)
-            problem = None
-        except (RuntimeError, AssertionError, ValueError, TypeError) as exc:
-            problem = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    problem = device_problem(dev)
     if problem is not None:
         raise ParameterError(
             f"device={device!r:.60} cannot be used: {problem}; use device='cpu', or "

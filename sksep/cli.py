@@ -183,26 +183,19 @@ def _check_device(device):
         return None
     import torch
 
+    from ._persist import device_problem
+
     try:
         dev = torch.device(device)
     except (RuntimeError, ValueError, TypeError):
         raise UserError(f"--device {device!r} is not a torch device; use cpu, cuda or "
                         "cuda:N") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {device}: CUDA is not available here (no GPU, or a "
-                            "CPU-only PyTorch); use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UserError(f"--device {device}: there are only {torch.cuda.device_count()} "
-                            "CUDA device(s) (cuda:0 ...)")
-    elif dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise UserError(f"--device {device}: MPS (Apple GPU) is not available here; use "
-                            "--device cpu")
-    elif dev.type != "cpu":
+    if dev.type not in ("cpu", "cuda", "mps"):
         raise UserError(f"--device {device}: only cpu, cuda, cuda:N (and mps on Apple) are "
                         "supported")
+    problem = device_problem(dev)
+    if problem is not None:
+        raise UserError(f"--device {device}: {problem}; use --device cpu")
     return device
 
 
